@@ -1,0 +1,96 @@
+"""Audit configuration: `[tool.flowaudit]` in a pyproject.toml, or a flowaudit.toml, beside the inventory.
+
+    [tool.flowaudit]
+    fail_on = "high"
+    skip = ["TPX-004"]
+
+    [tool.flowaudit.severity]
+    "MIN-001" = "low"
+
+    [tool.flowaudit.limits]
+    max_external_organisations = 5   # TPX-004
+    max_countries = 3                # TPX-004
+    tia_max_age_months = 24          # TRF-004
+
+A flowaudit.toml holds the same keys at its top level.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from inventory.errors import FlowauditError
+
+from .findings import Severity
+
+DEFAULT_LIMITS = {"max_external_organisations": 5, "max_countries": 3, "tia_max_age_months": 24}
+
+
+@dataclass
+class Config:
+    severity: dict[str, Severity] = field(default_factory=dict)
+    limits: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    skip: tuple[str, ...] = ()
+    fail_on: Severity = Severity.HIGH
+    source: str | None = None
+
+    def limit(self, name: str) -> int:
+        return self.limits[name]
+
+
+def load_config(inventory_path: str | Path | None) -> Config:
+    """The first flowaudit.toml or pyproject.toml with [tool.flowaudit] found from the
+    inventory's folder upwards; defaults when there is none."""
+    if inventory_path is None:
+        return Config()
+    start = Path(inventory_path).resolve()
+    folder = start if start.is_dir() else start.parent
+    for directory in (folder, *folder.parents):
+        own = directory / "flowaudit.toml"
+        if own.is_file():
+            return _parse(_read_toml(own), own)
+        project = directory / "pyproject.toml"
+        if project.is_file():
+            table = _read_toml(project).get("tool", {}).get("flowaudit")
+            if table is not None:
+                return _parse(table, project)
+        if (directory / ".git").exists():
+            break
+    return Config()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise FlowauditError(f"{path}: cannot read configuration: {exc}") from exc
+
+
+def _parse(table: dict[str, Any], path: Path) -> Config:
+    config = Config(source=str(path))
+    unknown = set(table) - {"severity", "limits", "skip", "fail_on"}
+    if unknown:
+        raise FlowauditError(f"{path}: unknown [tool.flowaudit] keys {sorted(unknown)}; "
+                             "expected severity, limits, skip, fail_on")
+    try:
+        for rule_id, value in (table.get("severity") or {}).items():
+            config.severity[str(rule_id)] = Severity(value)
+        if "fail_on" in table:
+            config.fail_on = Severity(table["fail_on"])
+    except ValueError as exc:
+        raise FlowauditError(f"{path}: {exc}; severities are {', '.join(s.value for s in Severity)}") from exc
+    for name, value in (table.get("limits") or {}).items():
+        if name not in DEFAULT_LIMITS:
+            raise FlowauditError(f"{path}: unknown limit {name!r}; expected one of {sorted(DEFAULT_LIMITS)}")
+        if not isinstance(value, int) or value < 0:
+            raise FlowauditError(f"{path}: limit {name} must be a non-negative integer")
+        config.limits[name] = value
+    skip = table.get("skip") or []
+    if not isinstance(skip, list):
+        raise FlowauditError(f"{path}: skip must be a list of rule ids")
+    config.skip = tuple(str(s) for s in skip)
+    return config

@@ -1,0 +1,201 @@
+"""The audit engine: rules declared with their metadata, run over the inventory view.
+
+A rule is a small check with its ID, title, severity, legal references and remediation
+beside it. It iterates over items the view offers (flows, transfers, purposes, ...) and
+returns hits. The engine adds metadata, keeps one finding per rule and subject, applies the
+configuration and the waivers, and turns a rule that raises into a finding naming the rule
+and the subject: never a silent pass.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator
+
+from inventory.graph import InventoryView
+from inventory.validate import Inventory
+
+from .config import Config
+from .findings import SEVERITIES, Finding, Hit, Severity, Waived
+from .rulebook import Rulebook, default_rulebook
+
+Check = Callable[["Context", Any], "Hit | Iterable[Hit] | None"]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: Severity
+    legal: tuple[str, ...]
+    remediation: str
+    subject: str  # the kind of subject its findings name
+    over: Callable[["Context"], Iterable[Any]]
+    check: Check
+    doc: str
+    example: str
+
+    @property
+    def family(self) -> str:
+        return self.id.split("-")[0]
+
+
+def rule(rule_id: str, *, title: str, severity: Severity, legal: tuple[str, ...], remediation: str,
+         subject: str, over: Callable[["Context"], Iterable[Any]], example: str = "") -> Callable[[Check], Rule]:
+    """Declare a rule; the module's RULES tuple lists it for the catalogue."""
+
+    def wrap(check: Check) -> Rule:
+        return Rule(rule_id, title, severity, legal, remediation, subject, over, check,
+                    (check.__doc__ or "").strip(), example.strip())
+
+    return wrap
+
+
+@dataclass
+class Context:
+    """What a rule's check reads: the view, the rulebook, the configuration, the as-of date."""
+
+    view: InventoryView
+    rulebook: Rulebook
+    config: Config
+
+    @property
+    def inventory(self) -> Inventory:
+        return self.view.inventory
+
+    @property
+    def as_of(self) -> dt.date:
+        return self.view.as_of
+
+
+@dataclass
+class AuditResult:
+    inventory: Inventory
+    view: InventoryView
+    as_of: dt.date
+    findings: list[Finding]
+    config: Config
+    rules: tuple[Rule, ...]
+    errors: list[Finding] = field(default_factory=list)
+    unused_waivers: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        """Findings per severity, most severe first (waived ones included; see `waived_count`)."""
+        counts = {s.value: 0 for s in SEVERITIES}
+        for f in self.findings:
+            counts[f.severity.value] += 1
+        return counts
+
+    @property
+    def waived_count(self) -> int:
+        return sum(1 for f in self.findings if f.waived)
+
+    def failing(self, threshold: Severity) -> list[Finding]:
+        """Unwaived findings at or above `threshold` (what --fail-on counts)."""
+        return [f for f in self.findings if not f.waived and f.severity.at_least(threshold)]
+
+
+def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Config | None = None,
+              rulebook: Rulebook | None = None, only: Iterable[str] = (), skip: Iterable[str] = (),
+              rules: tuple[Rule, ...] | None = None) -> AuditResult:
+    from .catalogue import CATALOGUE, select
+
+    as_of = as_of or dt.date.today()
+    config = config or Config()
+    rulebook = rulebook or default_rulebook()
+    chosen = select(rules or CATALOGUE, only=tuple(only), skip=tuple(skip) + tuple(config.skip))
+    view = InventoryView(inventory, rulebook, as_of)
+    context = Context(view, rulebook, config)
+    found: dict[tuple[str, str], Finding] = {}
+    errors: list[Finding] = []
+    for r in chosen:
+        for finding in _run_rule(r, context, errors):
+            key = (finding.rule, finding.subject_id)
+            if key in found:
+                _merge(found[key], finding)
+            else:
+                found[key] = finding
+    findings = sorted(found.values(), key=lambda f: f.sort_key)
+    unused = _apply_waivers(findings, inventory, as_of)
+    for f in findings:
+        f.location = inventory.location(f.subject_id)
+    for f in errors:
+        f.location = inventory.location(f.subject_id)
+    findings = sorted(findings + errors, key=lambda f: f.sort_key)
+    return AuditResult(inventory, view, as_of, findings, config, chosen, errors, unused)
+
+
+def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Finding]:
+    severity = context.config.severity.get(r.id, r.severity)
+    try:
+        items = list(r.over(context))
+    except Exception as exc:  # a broken rule is reported, never a silent pass
+        errors.append(_error(r, "inventory", context.inventory.controller.id, exc))
+        return
+    for item in items:
+        try:
+            out = r.check(context, item)
+            hits = [out] if isinstance(out, Hit) else list(out or ())
+        except Exception as exc:
+            kind, ident = _subject_of(item)
+            errors.append(_error(r, kind, ident, exc))
+            continue
+        for h in hits:
+            level = severity
+            if h.severity is not None and r.id not in context.config.severity:
+                level = h.severity
+            yield Finding(r.id, r.title, level, h.kind, h.id, h.message, r.legal, r.remediation, dict(h.details))
+
+
+def _subject_of(item: Any) -> tuple[str, str]:
+    entry = getattr(item, "flow", item)
+    name = type(entry).__name__.lower()
+    return name, str(getattr(entry, "id", entry))
+
+
+def _error(r: Rule, kind: str, ident: str, exc: Exception) -> Finding:
+    where = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    at = f" at {where.filename.rsplit('/', 1)[-1]}:{where.lineno}" if where else ""
+    return Finding(r.id, r.title, Severity.CRITICAL, kind, ident,
+                   f"rule {r.id} failed on {kind} {ident!r}: {type(exc).__name__}: {exc}{at}; "
+                   "the check did not run, so this subject is unverified",
+                   r.legal, "Report this as a bug in flowaudit, with the inventory entry.",
+                   {"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _merge(kept: Finding, other: Finding) -> None:
+    """One finding per rule and subject: keep the most severe message, merge details."""
+    if other.severity.rank > kept.severity.rank:
+        kept.severity, kept.message = other.severity, other.message
+    for key, value in other.details.items():
+        mine = kept.details.get(key)
+        if mine is None:
+            kept.details[key] = value
+        elif mine != value:
+            merged = list(mine) if isinstance(mine, (list, tuple)) else [mine]
+            for v in (value if isinstance(value, (list, tuple)) else [value]):
+                if v not in merged:
+                    merged.append(v)
+            kept.details[key] = merged
+
+
+def _apply_waivers(findings: list[Finding], inventory: Inventory, as_of: dt.date) -> list[dict[str, Any]]:
+    """An active waiver marks its finding waived; an expired one is reported and waives nothing."""
+    by_key = {(f.rule, f.subject_id): f for f in findings}
+    unused = []
+    for index, w in enumerate(inventory.waivers):
+        target = by_key.get((w.rule, w.subject))
+        waiver = Waived(w.reason, w.approved_by, w.expires)
+        if target is None:
+            file, line = inventory.waiver_location(index)
+            unused.append({"rule": w.rule, "subject": w.subject, "expires": w.expires.isoformat(),
+                           "expired": w.expires < as_of, "location": {"file": file, "line": line}})
+            continue
+        if w.expires >= as_of:
+            target.waived, target.waiver = True, waiver
+            target.waiver_expired = None
+        elif not target.waived:
+            target.waiver_expired = waiver
+    return unused

@@ -1,0 +1,118 @@
+"""Findings: what a rule reports about one subject (SPEC §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe."""
+        return _RANK[self]
+
+    def at_least(self, other: "Severity") -> bool:
+        return self.rank >= other.rank
+
+
+_RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LOW: 1, Severity.INFO: 0}
+SEVERITIES = tuple(Severity)  # most severe first
+
+
+@dataclass
+class Hit:
+    """What a rule's check returns: the subject and what is wrong. The engine adds the metadata."""
+
+    kind: str  # organisation, subject, element, purpose, system or flow
+    id: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+    severity: Severity | None = None  # only when a rule documents a different severity for this case
+
+
+def hit(entry: Any, message: str, severity: Severity | None = None, **details: Any) -> Hit:
+    """A hit on an inventory entry (Flow, Purpose, ...) or on a Transfer (its flow)."""
+    flow = getattr(entry, "flow", None)
+    if flow is not None:  # a Transfer
+        entry = flow
+    kind = _KINDS[type(entry).__name__]
+    return Hit(kind, entry.id, message, details, severity)
+
+
+_KINDS = {"Organisation": "organisation", "Subject": "subject", "Element": "element", "Purpose": "purpose",
+          "System": "system", "Flow": "flow"}
+
+
+@dataclass
+class Waived:
+    reason: str
+    approved_by: str
+    expires: dt.date
+
+    def as_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "approved_by": self.approved_by, "expires": self.expires.isoformat()}
+
+
+@dataclass
+class Finding:
+    rule: str
+    title: str
+    severity: Severity
+    subject_kind: str
+    subject_id: str
+    message: str
+    legal: tuple[str, ...]
+    remediation: str
+    details: dict[str, Any] = field(default_factory=dict)
+    waived: bool = False
+    waiver: Waived | None = None
+    waiver_expired: Waived | None = None
+    location: tuple[str, int | None] | None = None  # (file, line)
+
+    @property
+    def sort_key(self) -> tuple[str, str]:
+        return (self.rule, self.subject_id)
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "rule": self.rule,
+            "title": self.title,
+            "severity": self.severity.value,
+            "subject": {"kind": self.subject_kind, "id": self.subject_id},
+            "message": self.message,
+            "legal": list(self.legal),
+            "remediation": self.remediation,
+            "details": _plain(self.details),
+            "waived": self.waived,
+        }
+        if self.waiver is not None:
+            out["waiver"] = self.waiver.as_dict()
+        if self.waiver_expired is not None:
+            out["waiver_expired"] = self.waiver_expired.as_dict()
+        if self.location is not None:
+            out["location"] = {"file": self.location[0], "line": self.location[1]}
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready, deterministic: sets sorted, dates as ISO strings."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, StrEnum):
+        return value.value
+    return value

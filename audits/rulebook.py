@@ -1,0 +1,220 @@
+"""The rulebook: law that changes, kept as data in `data/rulebook/` and checked when loaded.
+
+Regimes and their member countries (with dates, so `--as-of` audits the past), adequacy
+decisions with their scopes, transfer mechanisms, SCC versions, PIPL thresholds and the
+Art. 8 ages of consent. `Rulebook` answers the questions the inventory's graph view asks
+(it satisfies `inventory.graph.Jurisdictions`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Iterable, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+
+from inventory.errors import FlowauditError
+from inventory.models import Category, Mechanism, Organisation, Role, iso_countries
+
+RULEBOOK_DIR = Path(__file__).resolve().parent.parent / "data" / "rulebook"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _check_country(value: str) -> str:
+    if value not in iso_countries():
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 code")
+    return value
+
+
+class Membership(_Model):
+    country: str
+    since: dt.date | None = None
+    until: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _checked(self) -> "Membership":
+        _check_country(self.country)
+        return self
+
+    def applies(self, as_of: dt.date) -> bool:
+        return (self.since is None or self.since <= as_of) and (self.until is None or as_of < self.until)
+
+
+class Regime(_Model):
+    id: str
+    name: str
+    law: str
+    source: str
+    members: tuple[Membership, ...]
+    attaches_to: Literal["subjects", "subjects-and-establishments"] = "subjects-and-establishments"
+
+
+class Decision(_Model):
+    """An adequacy decision (GDPR Art. 45 or UK GDPR Art. 45) and its scope."""
+
+    country: str
+    decision: str
+    date: dt.date
+    until: dt.date | None = None
+    scope: str | None = None
+    requires_certification: str | None = None
+    private_sector_only: bool = False
+    excluded_categories: tuple[Category, ...] = ()
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _checked(self) -> "Decision":
+        _check_country(self.country)
+        if self.until is not None and self.until <= self.date:
+            raise ValueError(f"{self.country} {self.decision}: ends before it starts")
+        return self
+
+    def in_force(self, as_of: dt.date) -> bool:
+        return self.date <= as_of and (self.until is None or as_of < self.until)
+
+    def covers(self, importer: Organisation, categories: Iterable[Category]) -> str | None:
+        """None when the importer and data are within scope, else why not."""
+        if self.requires_certification and self.requires_certification not in importer.certifications:
+            return f"importer {importer.id!r} is not certified {self.requires_certification}"
+        if self.private_sector_only and importer.public_body:
+            return f"importer {importer.id!r} is a public body, outside the decision's scope"
+        excluded = sorted({c.value for c in categories} & {c.value for c in self.excluded_categories})
+        if excluded:
+            return f"{', '.join(excluded)} data is outside the decision's scope"
+        return None
+
+
+class AdequacyList(_Model):
+    source: str
+    decisions: tuple[Decision, ...]
+    eea_adequate_since: dt.date | None = None
+
+
+class MechanismInfo(_Model):
+    kind: Literal["adequacy", "safeguard", "derogation", "pipl"]
+    regimes: tuple[str, ...]
+    legal: str
+    level: int = 0
+    since: dt.date | None = None
+    notes: str | None = None
+
+
+class SccVersion(_Model):
+    version: int
+    decision: str
+    date: dt.date
+    in_force: dt.date | None = None
+    no_new_after: dt.date | None = None
+    void_from: dt.date | None = None
+
+
+class PiplThresholds(_Model):
+    security_assessment: dict[str, int]
+    standard_contract_or_certification: dict[str, int]
+
+
+class PiplSensitive(_Model):
+    categories: tuple[Category, ...]
+    children: bool
+
+
+class Pipl(_Model):
+    source: str
+    effective: dt.date
+    thresholds: PiplThresholds
+    exempt_bases: tuple[str, ...]
+    sensitive: PiplSensitive
+
+
+class AgeOfConsent(_Model):
+    source: str
+    default: int
+    countries: dict[str, int]
+
+
+class Rulebook:
+    """All rulebook data; the regime and adequacy questions the graph view asks."""
+
+    def __init__(self, directory: Path = RULEBOOK_DIR):
+        self.directory = directory
+        try:
+            regimes = _read(directory / "regimes.yaml")
+            self.regimes = {r["id"]: Regime.model_validate(r) for r in regimes["regimes"]}
+            self.regions: dict[str, str] = dict(regimes["regions"])
+            adequacy = _read(directory / "adequacy.yaml")
+            self.adequacy_lists = {k: AdequacyList.model_validate(v) for k, v in adequacy.items()}
+            mechanisms = _read(directory / "mechanisms.yaml")
+            self.mechanisms = {Mechanism(k): MechanismInfo.model_validate(v)
+                               for k, v in mechanisms["mechanisms"].items()}
+            scc = _read(directory / "scc.yaml")
+            self.scc_versions = {v["version"]: SccVersion.model_validate(v) for v in scc["versions"]}
+            self.scc_modules: dict[tuple[Role, Role], str] = {
+                tuple(Role(p) for p in k.split("->")): v for k, v in scc["modules"].items()}  # type: ignore[misc]
+            self.tia_max_age_months: int = int(scc["tia_max_age_months"])
+            self.pipl = Pipl.model_validate(_read(directory / "pipl.yaml"))
+            self.age_of_consent = AgeOfConsent.model_validate(_read(directory / "age-of-consent.yaml"))
+        except (ValidationError, KeyError, TypeError, ValueError) as exc:
+            raise FlowauditError(f"rulebook in {directory} is invalid: {exc}") from exc
+        missing = set(Mechanism) - set(self.mechanisms)
+        if missing:
+            raise FlowauditError(f"rulebook: mechanisms.yaml lacks {sorted(m.value for m in missing)}")
+        unknown = set(self.adequacy_lists) - set(self.regimes)
+        if unknown:
+            raise FlowauditError(f"rulebook: adequacy.yaml names unknown regimes {sorted(unknown)}")
+
+    # --- Jurisdictions protocol (inventory.graph) -------------------------------------------
+
+    @cached_property
+    def regime_ids(self) -> tuple[str, ...]:
+        return tuple(self.regimes)
+
+    @lru_cache(maxsize=64)
+    def area(self, regime: str, as_of: dt.date) -> frozenset[str]:
+        """Countries where `regime` applies on `as_of`."""
+        return frozenset(m.country for m in self.regimes[regime].members if m.applies(as_of))
+
+    @lru_cache(maxsize=4096)
+    def regimes_of_location(self, location: str, as_of: dt.date) -> frozenset[str]:
+        """Regimes that protect data collected from subjects located in a country or region."""
+        region = self.regions.get(location)
+        if region == "all":
+            return frozenset(r for r in self.regimes if self.area(r, as_of))
+        if region is not None:
+            return frozenset({region})
+        return frozenset(r for r in self.regimes if location in self.area(r, as_of))
+
+    def attaches_to_establishments(self, regime: str) -> bool:
+        """GDPR/UK GDPR also cover data held by an establishment or system in the area (Art. 3(1));
+        PIPL, as modelled, attaches to data collected from subjects in CN."""
+        return self.regimes[regime].attaches_to != "subjects"
+
+    def adequacy(self, regime: str, country: str, as_of: dt.date) -> list[Decision]:
+        """Decisions in force for `country` under `regime` on `as_of` (scope not yet checked)."""
+        found = self.adequacy_lists.get(regime)
+        if found is None:
+            return []
+        if found.eea_adequate_since and as_of >= found.eea_adequate_since and country in self.area("gdpr", as_of):
+            return [Decision(country=country, decision="DPA 2018 Sch. 21 para 5 (EEA)", date=found.eea_adequate_since)]
+        return [d for d in found.decisions if d.country == country and d.in_force(as_of)]
+
+    def scc_module(self, exporter: Role, importer: Role) -> str:
+        return self.scc_modules[(exporter, importer)]
+
+
+def _read(path: Path) -> dict:
+    with path.open(encoding="utf-8") as handle:
+        data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    if not isinstance(data, dict):
+        raise ValueError(f"{path.name}: expected a mapping")
+    return data
+
+
+@lru_cache(maxsize=1)
+def default_rulebook() -> Rulebook:
+    return Rulebook()

@@ -1,0 +1,1 @@
+"""Rule modules. The catalogue (`audits.catalogue`) lists them explicitly."""

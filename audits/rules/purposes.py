@@ -1,0 +1,166 @@
+"""Purpose limitation, lawfulness, special categories, children (GDPR Art. 5(1)(b), 6, 8, 9, 10, 35)."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from inventory.models import Flow, LegalBasis, Purpose
+
+from ..engine import Context, rule
+from ..findings import Hit, Severity, hit
+
+
+def _purposes(ctx: Context) -> list[Purpose]:
+    return list(ctx.inventory.purposes.values())
+
+
+def _non_collection_flows(ctx: Context) -> Iterator[Flow]:
+    subjects = ctx.inventory.subjects
+    return (f for f in ctx.inventory.flows.values() if f.from_ not in subjects and f.purposes and f.elements)
+
+
+@rule("PUR-001", title="Data is used only for the purposes it was collected for, or compatible ones",
+      severity=Severity.HIGH, legal=("GDPR Art. 5(1)(b)", "GDPR Art. 6(4)"), subject="flow",
+      over=_non_collection_flows,
+      remediation="Document an Art. 6(4) compatibility assessment (`compatible_with` on the new purpose), "
+                  "ask for consent, or stop using the element for this purpose.",
+      example="""
+flows:
+  - {id: collect, from: users, to: crm, elements: [email], purposes: [service]}
+  - {id: to-ads, from: crm, to: ad-platform, elements: [email], purposes: [advertising]}  # fires
+purposes:
+  - {id: advertising, name: Ads, legal_basis: legitimate-interests}  # not consent, not compatible_with: [service]
+""")
+def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
+    """A flow uses an element for a purpose that is not among the purposes of the collection
+    flows that brought the element in, nor documented as compatible with one of them
+    (`compatible_with`, on either purpose), and the new purpose does not rest on consent
+    (Art. 6(4) lets consent stand in for a compatibility assessment).
+
+    Elements that no flow collects from data subjects (generated or derived inside the
+    organisation) have no collection purpose to compare with; the rule does not judge them.
+    """
+    purposes = ctx.inventory.purposes
+    collected_for = ctx.view.collected_for
+    pairs = []
+    for p in flow.purposes:
+        purpose = purposes[p]
+        if purpose.legal_basis is LegalBasis.CONSENT:
+            continue
+        for e in flow.elements:
+            original = collected_for.get(e)
+            if not original or p in original:
+                continue
+            if any(q in purpose.compatible_with or p in purposes[q].compatible_with for q in original):
+                continue
+            pairs.append({"element": e, "purpose": p, "collected_for": sorted(original)})
+    if not pairs:
+        return None
+    first = pairs[0]
+    more = f" (and {len(pairs) - 1} more)" if len(pairs) > 1 else ""
+    return hit(flow, f"uses {first['element']!r} for {first['purpose']!r}, but it was collected for "
+                     f"{', '.join(first['collected_for'])} and no compatibility is documented{more}",
+               pairs=pairs)
+
+
+@rule("PUR-002", title="Every processing activity has a legal basis", severity=Severity.HIGH,
+      legal=("GDPR Art. 6(1)",), subject="purpose", over=_purposes,
+      remediation="Set `legal_basis` to one of the Art. 6(1) bases and document why it applies.",
+      example="""
+purposes:
+  - {id: analytics, name: Analytics}   # fires: no legal_basis
+""")
+def legal_basis_missing(ctx: Context, purpose: Purpose) -> Hit | None:
+    """A purpose without `legal_basis`: processing without an Art. 6(1) basis is unlawful."""
+    if purpose.legal_basis is None:
+        return hit(purpose, f"processing activity {purpose.name!r} has no Art. 6(1) legal basis")
+    return None
+
+
+def _special_elements(ctx: Context, purpose: Purpose) -> list[str]:
+    elements = ctx.inventory.elements
+    return [e for e in purpose.elements if elements[e].special]
+
+
+@rule("PUR-003", title="High-risk processing has a DPIA", severity=Severity.HIGH,
+      legal=("GDPR Art. 35(1)", "GDPR Art. 35(3)"), subject="purpose", over=_purposes,
+      remediation="Carry out a data-protection impact assessment and record its date in `dpia`.",
+      example="""
+purposes:
+  - {id: scoring, name: Scoring, legal_basis: contract, profiling: true}   # fires: no dpia
+""")
+def dpia_missing(ctx: Context, purpose: Purpose) -> Hit | None:
+    """Profiling, automated decisions or special categories without a `dpia`. Art. 35(3)(a)-(b)
+    name systematic evaluation by automated processing and large-scale special categories;
+    supervisory authorities' DPIA lists (EDPB WP248) treat either criterion as a trigger, so
+    the rule does not ask for scale."""
+    if purpose.dpia is not None:
+        return None
+    reasons = []
+    if purpose.profiling:
+        reasons.append("profiling")
+    if purpose.automated_decisions:
+        reasons.append("automated decisions")
+    special = _special_elements(ctx, purpose)
+    if special:
+        reasons.append("special categories (" + ", ".join(special) + ")")
+    if not reasons:
+        return None
+    return hit(purpose, f"{purpose.name!r} involves {' and '.join(reasons)} but has no DPIA", reasons=reasons)
+
+
+@rule("SPC-001", title="Special-category and criminal data have an Art. 9(2) / Art. 10 condition",
+      severity=Severity.CRITICAL, legal=("GDPR Art. 9(1)", "GDPR Art. 9(2)", "GDPR Art. 10"), subject="purpose",
+      over=_purposes,
+      remediation="Set `special_condition` to the Art. 9(2) condition relied on (for criminal data, the "
+                  "Union or member-state law authorising it, Art. 10), or stop processing the data.",
+      example="""
+purposes:
+  - {id: wellbeing, name: Wellbeing, legal_basis: consent, elements: [health-notes]}  # fires: no special_condition
+""")
+def special_condition_missing(ctx: Context, purpose: Purpose) -> Hit | None:
+    """A purpose needs a special-category element (Art. 9(1)) or criminal-offence data
+    (Art. 10) and names no `special_condition`: Art. 6 alone does not make it lawful."""
+    if purpose.special_condition is not None:
+        return None
+    elements = ctx.inventory.elements
+    special = [e for e in purpose.elements if elements[e].special or elements[e].criminal]
+    if not special:
+        return None
+    return hit(purpose, f"{purpose.name!r} processes {', '.join(special)} without an Art. 9(2)/10 condition",
+               elements=special)
+
+
+@rule("CHD-001", title="Consent of children is given or authorised by a parent", severity=Severity.HIGH,
+      legal=("GDPR Art. 8(1)", "GDPR Art. 8(2)"), subject="purpose", over=_purposes,
+      remediation="Add an age check and a parental-consent mechanism (`parental_consent: true`), or rely "
+                  "on another basis.",
+      example="""
+subjects:
+  - {id: pupils, name: Pupils, locations: [DE], children: true}
+purposes:
+  - {id: newsletter, name: Newsletter, legal_basis: consent, subjects: [pupils]}   # fires
+""")
+def parental_consent_missing(ctx: Context, purpose: Purpose) -> Hit | None:
+    """A purpose resting on consent concerns subjects among whom there are children (the
+    purpose's `subjects` or the subjects of its elements) and has no `parental_consent`.
+    Details give the Art. 8 age of consent where the children live (rulebook)."""
+    if purpose.legal_basis is not LegalBasis.CONSENT or purpose.parental_consent:
+        return None
+    inv = ctx.inventory
+    subject_ids = set(purpose.subjects)
+    for e in purpose.elements:
+        subject_ids.update(inv.elements[e].subjects)
+    children = sorted(s for s in subject_ids if inv.subjects[s].children)
+    if not children:
+        return None
+    ages = ctx.rulebook.age_of_consent
+    where: dict[str, int] = {}
+    for s in children:
+        for loc in inv.subjects[s].locations:
+            where[loc] = ages.countries.get(loc, ages.default)
+    return hit(purpose, f"{purpose.name!r} rests on consent and concerns children ({', '.join(children)}) "
+                        "without parental consent", subjects=children, age_of_consent=where)
+
+
+RULES = (purpose_limitation, legal_basis_missing, dpia_missing, special_condition_missing, parental_consent_missing)

@@ -1,0 +1,238 @@
+"""The command line. Wires inventory → audits → reports and translates errors into exit codes:
+0 fine, 1 findings at or above --fail-on, 2 invalid input or usage. Nothing else lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import click
+
+from audits import Severity, load_config
+from inventory import FlowauditError, InventoryError
+
+SEVERITY_CHOICE = click.Choice([s.value for s in Severity], case_sensitive=False)
+
+
+class Date(click.ParamType):
+    name = "DATE"
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)", param, ctx)
+
+
+DATE = Date()
+
+
+def _fail(problems: Iterable[str], code: int = 2) -> None:
+    for line in problems:
+        click.echo(line, err=True)
+    sys.exit(code)
+
+
+def _guard(func):  # type: ignore[no-untyped-def]
+    """The one boundary where library errors become messages and exit codes."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return func(*args, **kwargs)
+        except InventoryError as exc:
+            count = len(exc.problems)
+            _fail([*map(str, exc.problems), f"{count} problem{'s' if count != 1 else ''}; nothing was written"])
+        except FlowauditError as exc:
+            _fail([f"error: {exc}"])
+        except BrokenPipeError:
+            sys.exit(0)
+
+    return wrapper
+
+
+def _split(values: Iterable[str]) -> list[str]:
+    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="flowaudit")
+def main() -> None:
+    """flowaudit: a personal-data inventory as code, audited against the GDPR, the UK GDPR and PIPL."""
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@_guard
+def validate(path: Path) -> None:
+    """Check the inventory at PATH: shapes, references, unique ids. Exit 0 valid, 2 invalid."""
+    from flowaudit.api import load
+
+    inv = load(path)
+    click.echo(f"{path}: valid ({len(inv.organisations)} organisations, {len(inv.subjects)} subjects, "
+               f"{len(inv.elements)} elements, {len(inv.purposes)} purposes, {len(inv.systems)} systems, "
+               f"{len(inv.flows)} flows, {len(inv.waivers)} waivers)")
+
+
+@main.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
+@_guard
+def schema(output: Path | None) -> None:
+    """Print the JSON Schema of an inventory file, for editors (yaml-language-server)."""
+    from inventory.schema import json_schema
+
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--as-of", type=DATE, help="Audit the law as it stood on DATE (default today).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
+@click.option("--fail-on", type=SEVERITY_CHOICE, default=None,
+              help="Exit 1 when an unwaived finding is at or above this severity [default: high].")
+@click.option("--rule", "rules", multiple=True, help="Run only these rules (ids or families; repeat or comma-separate).")
+@click.option("--skip", "skips", multiple=True, help="Skip these rules (ids or families).")
+@_guard
+def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail_on: str | None,
+          rules: tuple[str, ...], skips: tuple[str, ...]) -> None:
+    """Run the rules on the inventory at PATH. Exit 0 clean, 1 findings at or above --fail-on, 2 invalid."""
+    from flowaudit.api import audit as run
+    from reports.machine import RENDERERS
+    from reports.text import render_text
+
+    config = load_config(path)
+    result = run(path, as_of, config=config, rules=_split(rules), skip=_split(skips))
+    label = str(path)
+    if fmt == "text":
+        text = render_text(result, label, color=output is None and sys.stdout.isatty())
+    else:
+        text = RENDERERS[fmt](result, label)
+    if output:
+        _atomic_write(output, text)
+    else:
+        click.echo(text, nl=False)
+    threshold = Severity(fail_on) if fail_on else config.fail_on
+    sys.exit(1 if result.failing(threshold) else 0)
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    import os
+    import tempfile
+
+    if str(path) == os.devnull:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--as-of", type=DATE, help="Audit the law as it stood on DATE (default today).")
+@_guard
+def report(path: Path, out_dir: Path, as_of: dt.date | None) -> None:
+    """Write ropa.xlsx, report.html, findings.json and dataflow.svg for the inventory at PATH."""
+    from rich.console import Console
+
+    from flowaudit.api import audit as run
+    from reports import write_report
+
+    console = Console(stderr=True)
+    with console.status("loading and auditing the inventory…") as status:
+        result = run(path, as_of, config=load_config(path))
+
+        def progress(message: str) -> None:
+            status.update(message)
+
+        written = write_report(result, out_dir, progress=progress)
+    for p in written:
+        click.echo(str(p))
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.argument("element")
+@click.option("--as-of", type=DATE, help="Law as it stood on DATE (default today).")
+@_guard
+def lineage(path: Path, element: str, as_of: dt.date | None) -> None:
+    """Where ELEMENT comes from and goes, with countries and safeguards."""
+    from flowaudit.api import load
+    from reports.lineage import render_lineage
+
+    inv = load(path)
+    click.echo(render_lineage(inv, element, as_of or dt.date.today()), nl=False)
+
+
+@main.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--element", help="Draw only this element's lineage.")
+@click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot"]), default="svg", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default stdout for dot/svg).")
+@click.option("--as-of", type=DATE, help="Law as it stood on DATE (default today).")
+@_guard
+def graph(path: Path, element: str | None, fmt: str, output: Path | None, as_of: dt.date | None) -> None:
+    """Draw the data-flow diagram (graphviz), or one element's lineage."""
+    from flowaudit.api import audit as run
+    from reports.diagram import render_graph
+
+    result = run(path, as_of, config=load_config(path))
+    data = render_graph(result, element=element, fmt=fmt)
+    if output:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_bytes(data)
+        click.echo(str(output))
+    elif fmt == "png":
+        raise FlowauditError("PNG output needs -o FILE")
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
+
+
+@main.command()
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@click.option("--flows", type=click.IntRange(min=1), required=True, help="Number of flows.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@_guard
+def synth(out_dir: Path, flows: int, seed: int) -> None:
+    """Write a deterministic synthetic inventory of realistic shape (for benchmarks)."""
+    from flowaudit.synth import synthesize
+
+    counts = synthesize(out_dir, flows, seed)
+    click.echo(f"{out_dir}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+
+def _register_commands() -> None:
+    """`register` and `diff` live in their own modules (flowaudit/register.py, flowaudit/diff.py)."""
+    try:
+        from flowaudit.register import register
+    except ImportError:
+        pass
+    else:
+        main.add_command(register)
+    try:
+        from flowaudit.diff import diff
+    except ImportError:
+        pass
+    else:
+        main.add_command(diff)
+
+
+_register_commands()

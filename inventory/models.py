@@ -1,0 +1,376 @@
+"""The inventory's entries (SPEC §2) as pydantic v2 models.
+
+Models check the shape of one entry (types, enums, id syntax, dates, durations, countries).
+Whether references resolve across entries is `inventory.validate`'s job.
+"""
+
+from __future__ import annotations
+
+import re
+import datetime as dt
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Literal
+
+import pycountry
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+
+REGIONS = frozenset({"EEA", "EU", "WORLD"})
+RETENTION_KEYWORDS = frozenset({"until-account-deletion", "until-purpose-fulfilled", "statutory"})
+_DURATION = re.compile(
+    r"^P(?!$)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?"
+    r"(T(?=\d)(\d+(?:[.,]\d+)?H)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?S)?)?$"
+)
+
+
+@lru_cache(maxsize=1)
+def iso_countries() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+def _country(value: str) -> str:
+    if value not in iso_countries():
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return value
+
+
+def _country_or_region(value: str) -> str:
+    if value in REGIONS:
+        return value
+    if value not in iso_countries():
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code nor one of EEA, EU, WORLD")
+    return value
+
+
+def _period(value: str) -> str:
+    if value in RETENTION_KEYWORDS or _DURATION.match(value):
+        return value
+    raise ValueError(
+        f"{value!r} is not an ISO 8601 duration (P3Y, P90D, ...) nor one of "
+        + ", ".join(sorted(RETENTION_KEYWORDS))
+    )
+
+
+def _not_a_number(value: object) -> object:
+    # pydantic would read 2024 as a Unix timestamp; an inventory date is always written out.
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ValueError("expected an ISO 8601 date such as 2024-05-31")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
+Country = Annotated[str, AfterValidator(_country)]
+CountryOrRegion = Annotated[str, AfterValidator(_country_or_region)]
+Period = Annotated[str, AfterValidator(_period)]
+
+
+class Relation(StrEnum):
+    SELF = "self"
+    AFFILIATE = "affiliate"
+    PROCESSOR = "processor"
+    SUB_PROCESSOR = "sub-processor"
+    JOINT_CONTROLLER = "joint-controller"
+    PARTNER = "partner"
+    THIRD_PARTY = "third-party"
+    AUTHORITY = "authority"
+
+
+class Category(StrEnum):
+    IDENTITY = "identity"
+    GOVERNMENT_ID = "government-id"
+    CONTACT = "contact"
+    ACCOUNT = "account"
+    CREDENTIALS = "credentials"
+    ONLINE_IDENTIFIER = "online-identifier"
+    DEVICE = "device"
+    LOCATION = "location"
+    BEHAVIOURAL = "behavioural"
+    CONTENT = "content"
+    DEMOGRAPHIC = "demographic"
+    PROFESSIONAL = "professional"
+    FINANCIAL = "financial"
+    CRIMINAL = "criminal"
+    HEALTH = "special:health"
+    GENETIC = "special:genetic"
+    BIOMETRIC = "special:biometric"
+    RACIAL_ETHNIC = "special:racial-ethnic"
+    POLITICAL = "special:political"
+    RELIGIOUS = "special:religious"
+    TRADE_UNION = "special:trade-union"
+    SEX_LIFE = "special:sex-life"
+
+    @property
+    def special(self) -> bool:
+        """An Art. 9(1) special category."""
+        return self.value.startswith("special:")
+
+
+class Identifier(StrEnum):
+    DIRECT = "direct"
+    QUASI = "quasi"
+    NONE = "none"
+
+
+DEFAULT_IDENTIFIER: dict[Category, Identifier] = {
+    **{c: Identifier.DIRECT for c in (Category.IDENTITY, Category.GOVERNMENT_ID, Category.CONTACT,
+                                      Category.ACCOUNT, Category.ONLINE_IDENTIFIER)},
+    **{c: Identifier.QUASI for c in (Category.DEMOGRAPHIC, Category.LOCATION, Category.DEVICE,
+                                     Category.PROFESSIONAL)},
+}
+
+
+class State(StrEnum):
+    IDENTIFIED = "identified"
+    PSEUDONYMISED = "pseudonymised"
+    ANONYMISED = "anonymised"
+
+
+class LegalBasis(StrEnum):
+    """GDPR Art. 6(1)(a)-(f)."""
+
+    CONSENT = "consent"
+    CONTRACT = "contract"
+    LEGAL_OBLIGATION = "legal-obligation"
+    VITAL_INTERESTS = "vital-interests"
+    PUBLIC_TASK = "public-task"
+    LEGITIMATE_INTERESTS = "legitimate-interests"
+
+
+class SpecialCondition(StrEnum):
+    """GDPR Art. 9(2)(a)-(j)."""
+
+    EXPLICIT_CONSENT = "explicit-consent"
+    EMPLOYMENT = "employment"
+    VITAL_INTERESTS = "vital-interests"
+    NOT_FOR_PROFIT = "not-for-profit"
+    MADE_PUBLIC = "made-public"
+    LEGAL_CLAIMS = "legal-claims"
+    SUBSTANTIAL_PUBLIC_INTEREST = "substantial-public-interest"
+    HEALTH_CARE = "health-care"
+    PUBLIC_HEALTH = "public-health"
+    ARCHIVING_RESEARCH = "archiving-research"
+
+
+class Role(StrEnum):
+    CONTROLLER = "controller"
+    PROCESSOR = "processor"
+
+
+class Frequency(StrEnum):
+    CONTINUOUS = "continuous"
+    PERIODIC = "periodic"
+    OCCASIONAL = "occasional"
+
+
+class Mechanism(StrEnum):
+    ADEQUACY = "adequacy"
+    SCC = "scc"
+    BCR = "bcr"
+    AD_HOC_CLAUSES = "ad-hoc-clauses"
+    CODE_OF_CONDUCT = "code-of-conduct"
+    CERTIFICATION = "certification"
+    # Art. 49(1) derogations
+    EXPLICIT_CONSENT = "explicit-consent"
+    CONTRACT_NECESSITY = "contract-necessity"
+    PUBLIC_INTEREST = "public-interest"
+    LEGAL_CLAIMS = "legal-claims"
+    VITAL_INTERESTS = "vital-interests"
+    PUBLIC_REGISTER = "public-register"
+    COMPELLING_LEGITIMATE_INTERESTS = "compelling-legitimate-interests"
+    # UK
+    IDTA = "idta"
+    UK_ADDENDUM = "uk-addendum"
+    # China
+    PIPL_SECURITY_ASSESSMENT = "pipl-security-assessment"
+    PIPL_STANDARD_CONTRACT = "pipl-standard-contract"
+    PIPL_CERTIFICATION = "pipl-certification"
+
+
+class SccModule(StrEnum):
+    C2C = "c2c"
+    C2P = "c2p"
+    P2P = "p2p"
+    P2C = "p2c"
+
+
+class TiaOutcome(StrEnum):
+    ACCEPTABLE = "acceptable"
+    MEASURES_REQUIRED = "measures-required"
+    NOT_ACCEPTABLE = "not-acceptable"
+
+
+class Entry(BaseModel):
+    """Fields every entry may carry."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
+
+    source: str | None = None
+    notes: str | None = None
+
+
+class _Sub(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Dpo(_Sub):
+    name: str | None = None
+    email: str | None = None
+
+
+class Representative(_Sub):
+    name: str
+    country: Country
+
+
+class Signed(_Sub):
+    signed: Date
+
+
+class Organisation(Entry):
+    id: Id
+    name: str
+    country: Country
+    relation: Relation
+    contact: str | None = None
+    dpo: Dpo | None = None
+    representative: Representative | None = None
+    dpa: Signed | None = None
+    subprocessors: list[Id] = []
+    certifications: list[str] = []
+    bcr_group: str | None = None
+    arrangement: Signed | None = None
+    public_body: bool = False
+
+    @property
+    def role(self) -> Role:
+        """SPEC §3: processor when the relation is processor or sub-processor, otherwise controller."""
+        if self.relation in (Relation.PROCESSOR, Relation.SUB_PROCESSOR):
+            return Role.PROCESSOR
+        return Role.CONTROLLER
+
+
+class Subject(Entry):
+    id: Id
+    name: str
+    locations: list[CountryOrRegion] = []
+    children: bool = False
+    count: Annotated[int, Field(ge=0)] | None = None
+
+
+class Element(Entry):
+    id: Id
+    name: str
+    category: Category
+    subjects: list[Id] = []
+    identifier: Identifier | None = None
+    state: State = State.IDENTIFIED
+
+    def model_post_init(self, __context: object) -> None:
+        if self.identifier is None:
+            self.identifier = DEFAULT_IDENTIFIER.get(self.category, Identifier.NONE)
+
+    @property
+    def special(self) -> bool:
+        return self.category.special
+
+    @property
+    def criminal(self) -> bool:
+        return self.category is Category.CRIMINAL
+
+
+class Dpia(_Sub):
+    date: Date
+
+
+class Purpose(Entry):
+    id: Id
+    name: str
+    description: str | None = None
+    business_function: str | None = None
+    legal_basis: LegalBasis | None = None
+    special_condition: SpecialCondition | None = None
+    elements: list[Id] = []
+    subjects: list[Id] = []
+    retention: Period | None = None
+    needs: State = State.IDENTIFIED
+    profiling: bool = False
+    automated_decisions: bool = False
+    compatible_with: list[Id] = []
+    dpia: Dpia | None = None
+    parental_consent: bool = False
+    role: Role = Role.CONTROLLER
+    on_behalf_of: Id | None = None
+
+
+class System(Entry):
+    id: Id
+    name: str
+    operator: Id
+    locations: list[Country] = []
+    elements: list[Id] = []
+    security: list[str] = []
+
+
+class Scc(_Sub):
+    module: SccModule | None = None
+    version: Literal[2021, 2010, 2004, 2001] | None = None
+    signed: Date | None = None
+
+
+class Tia(_Sub):
+    date: Date | None = None
+    outcome: TiaOutcome | None = None
+
+
+class Transfer(_Sub):
+    mechanism: Mechanism | None = None
+    scc: Scc | None = None
+    tia: Tia | None = None
+    measures: list[str] = []
+    anonymised: bool = False
+    separate_consent: bool = False
+
+
+class Flow(Entry):
+    id: Id
+    from_: Id = Field(alias="from")
+    to: Id
+    elements: list[Id] = []
+    purposes: list[Id] = []
+    frequency: Frequency = Frequency.CONTINUOUS
+    volume: Annotated[int, Field(ge=0)] | None = None
+    transfer: Transfer | None = None
+
+
+class Waiver(Entry):
+    rule: Annotated[str, StringConstraints(pattern=r"^[A-Z]+-\d{3}$")]
+    subject: Id
+    reason: str
+    approved_by: str
+    expires: Date
+
+
+SECTIONS: dict[str, type[Entry]] = {
+    "organisations": Organisation,
+    "subjects": Subject,
+    "elements": Element,
+    "purposes": Purpose,
+    "systems": System,
+    "flows": Flow,
+    "waivers": Waiver,
+}
+
+# Sections whose entries have an id (waivers are identified by rule and subject).
+ID_SECTIONS = ("organisations", "subjects", "elements", "purposes", "systems", "flows")
+KIND_OF_SECTION = {
+    "organisations": "organisation",
+    "subjects": "subject",
+    "elements": "element",
+    "purposes": "purpose",
+    "systems": "system",
+    "flows": "flow",
+    "waivers": "waiver",
+}

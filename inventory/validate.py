@@ -1,0 +1,456 @@
+"""From parsed files to a checked `Inventory`: shapes (pydantic), then references and ids.
+
+Every problem is collected with its file, line, column and field before anything raises, so
+a user fixes a broken inventory in one pass.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from pydantic import TypeAdapter, ValidationError
+
+from .errors import InventoryError, Problem
+from .loader import SourceFile
+from .models import (
+    ID_SECTIONS,
+    KIND_OF_SECTION,
+    SECTIONS,
+    Element,
+    Entry,
+    Flow,
+    Organisation,
+    Purpose,
+    Relation,
+    Subject,
+    System,
+    Waiver,
+)
+
+_ADAPTERS = {name: TypeAdapter(list[model]) for name, model in SECTIONS.items()}  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where an entry was written: its file and its position in that file's section list."""
+
+    source: SourceFile
+    section: str
+    index: int
+
+
+@dataclass
+class Inventory:
+    """All entries, checked: every reference resolves and every id is unique."""
+
+    sources: list[SourceFile]
+    organisations: dict[str, Organisation] = field(default_factory=dict)
+    subjects: dict[str, Subject] = field(default_factory=dict)
+    elements: dict[str, Element] = field(default_factory=dict)
+    purposes: dict[str, Purpose] = field(default_factory=dict)
+    systems: dict[str, System] = field(default_factory=dict)
+    flows: dict[str, Flow] = field(default_factory=dict)
+    waivers: list[Waiver] = field(default_factory=list)
+    origins: dict[str, Origin] = field(default_factory=dict)
+    waiver_origins: list[Origin] = field(default_factory=list)
+
+    @property
+    def controller(self) -> Organisation:
+        """The `self` organisation (exactly one, checked)."""
+        return next(o for o in self.organisations.values() if o.relation is Relation.SELF)
+
+    def kind_of(self, entry_id: str) -> str | None:
+        """organisation, subject, element, purpose, system or flow; None when unknown."""
+        origin = self.origins.get(entry_id)
+        return KIND_OF_SECTION[origin.section] if origin else None
+
+    def entry(self, entry_id: str) -> Entry | None:
+        for table in (self.flows, self.systems, self.elements, self.purposes, self.subjects, self.organisations):
+            found = table.get(entry_id)
+            if found is not None:
+                return found
+        return None
+
+    def location(self, entry_id: str) -> tuple[str, int | None] | None:
+        """(file, line) of an entry, looked up lazily for the entries something reports."""
+        origin = self.origins.get(entry_id)
+        if origin is None:
+            return None
+        line = origin.source.id_line(entry_id)
+        if line is None:
+            line, _ = origin.source.locate((origin.section, origin.index))
+        return origin.source.display, line
+
+    def waiver_location(self, index: int) -> tuple[str, int | None]:
+        origin = self.waiver_origins[index]
+        line, _ = origin.source.locate((origin.section, origin.index))
+        return origin.source.display, line
+
+
+def suggest(value: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' or ''."""
+    if not isinstance(value, str):
+        return ""
+    pool = list(candidates)
+    if len(pool) > 20000:  # difflib is quadratic-ish; keep error reporting fast on huge inventories
+        pool = [c for c in pool if c[:1] == value[:1]]
+    match = difflib.get_close_matches(value, pool, n=1, cutoff=0.6)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for step in loc:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        else:
+            parts.append(("." if parts else "") + str(step))
+    return "".join(parts)
+
+
+def _pydantic_problem(source: SourceFile, section: str, err: dict[str, Any], raw: list[Any]) -> Problem:
+    loc = tuple(err["loc"])
+    index, rest = loc[0], loc[1:]
+    # pydantic puts validator names such as 'function-after[...]' in some locations: drop them
+    rest = tuple(s for s in rest if not (isinstance(s, str) and "[" in s and s.endswith("]")))
+    path: tuple[Any, ...] = (section, index, *rest)
+    line, col = source.locate(path)
+    entry = raw[index] if isinstance(index, int) and index < len(raw) else None
+    entry_id = entry.get("id") if isinstance(entry, dict) else None
+    prefix = f"{KIND_OF_SECTION[section]} {entry_id!r}: " if isinstance(entry_id, str) else ""
+    field_name = _field_name(rest) if rest else f"{section}[{index}]"
+    kind, message = err["type"], err["msg"]
+    given = err.get("input")
+    if kind == "extra_forbidden":
+        model = SECTIONS[section]
+        known = _known_keys(model, rest[:-1])
+        message = f"unknown key {rest[-1]!r}{suggest(str(rest[-1]), known)}; expected one of: {', '.join(known)}"
+    elif kind == "missing":
+        message = "required field is missing"
+    elif kind in ("enum", "literal_error"):
+        expected = err.get("ctx", {}).get("expected", "")
+        options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
+        message = f"{given!r} is not allowed{suggest(str(given), options)}; expected {expected}"
+    elif kind == "string_pattern_mismatch":
+        message = f"{given!r} is not a valid id (lower-case letters, digits, '.', '_', '-', starting with a letter or digit)"
+    elif kind == "model_type" or kind == "dict_type":
+        message = f"expected a mapping, found {type(given).__name__}"
+    elif kind == "list_type":
+        message = f"expected a list, found {type(given).__name__}: {given!r}"
+    else:
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
+        if given is not None and not isinstance(given, (dict, list)) and repr(given) not in message:
+            message = f"{message} (found {given!r})"
+    return Problem(source.display, line, col, field_name, prefix + message)
+
+
+def _known_keys(model: type, nested: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for step in nested:
+        if isinstance(step, int):
+            continue
+        info = current.model_fields.get(step) if hasattr(current, "model_fields") else None
+        if info is None:
+            return []
+        annotation = info.annotation
+        for candidate in getattr(annotation, "__args__", (annotation,)):
+            if hasattr(candidate, "model_fields"):
+                current = candidate
+                break
+            for inner in getattr(candidate, "__args__", ()):
+                if hasattr(inner, "model_fields"):
+                    current = inner
+                    break
+    if not hasattr(current, "model_fields"):
+        return []
+    return [info.alias or name for name, info in current.model_fields.items()]
+
+
+def build_inventory(sources: list[SourceFile]) -> Inventory:
+    """Check shapes, ids and references; raise `InventoryError` listing every problem."""
+    problems: list[Problem] = []
+    inv = Inventory(sources)
+    tables: dict[str, Any] = {
+        "organisations": inv.organisations, "subjects": inv.subjects, "elements": inv.elements,
+        "purposes": inv.purposes, "systems": inv.systems, "flows": inv.flows,
+    }
+    broken_ids: set[str] = set()  # entries that failed shape checks: don't cascade into "unknown id"
+
+    for source in sources:
+        for section, raw in source.document.items():
+            if section not in SECTIONS:
+                line, col = source.locate((section,))
+                problems.append(Problem(source.display, line, col, str(section),
+                                        f"unknown section{suggest(str(section), SECTIONS)}; expected one of: "
+                                        + ", ".join(SECTIONS)))
+                continue
+            if raw is None:
+                continue
+            if not isinstance(raw, list):
+                line, col = source.locate((section,))
+                problems.append(Problem(source.display, line, col, section,
+                                        f"expected a list of entries, found {type(raw).__name__}"))
+                continue
+            try:
+                entries = _ADAPTERS[section].validate_python(raw)
+                valid = list(enumerate(entries))
+            except ValidationError as exc:
+                failed = set()
+                for err in exc.errors():
+                    problems.append(_pydantic_problem(source, section, err, raw))
+                    failed.add(err["loc"][0])
+                model = SECTIONS[section]
+                valid = []
+                for i, item in enumerate(raw):
+                    if i in failed:
+                        if isinstance(item, dict) and isinstance(item.get("id"), str):
+                            broken_ids.add(item["id"])
+                        continue
+                    valid.append((i, model.model_validate(item)))
+            if section == "waivers":
+                for i, waiver in valid:
+                    inv.waivers.append(waiver)  # type: ignore[arg-type]
+                    inv.waiver_origins.append(Origin(source, section, i))
+                continue
+            table = tables[section]
+            for i, entry in valid:
+                entry_id = entry.id  # type: ignore[attr-defined]
+                first = inv.origins.get(entry_id)
+                if first is not None:
+                    line, col = source.locate((section, i, "id"))
+                    first_file, first_line = first.source.display, first.source.locate((first.section, first.index, "id"))[0]
+                    problems.append(Problem(source.display, line, col, "id",
+                                            f"duplicate id {entry_id!r}: already used by the "
+                                            f"{KIND_OF_SECTION[first.section]} at {first_file}:{first_line}"))
+                    continue
+                inv.origins[entry_id] = Origin(source, section, i)
+                table[entry_id] = entry
+
+    problems.extend(_check_references(inv, broken_ids))
+    if problems:
+        raise InventoryError(problems)
+    _apply_defaults(inv)
+    return inv
+
+
+def _check_references(inv: Inventory, broken: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def where(entry_id: str, *path: Any) -> tuple[str, int | None, int | None]:
+        origin = inv.origins[entry_id]
+        line, col = origin.source.locate((origin.section, origin.index, *path))
+        return origin.source.display, line, col
+
+    def check(owner: str, field_name: str, value: str, index: int | None, kinds: tuple[str, ...]) -> None:
+        if value in broken:
+            return
+        kind = inv.kind_of(value)
+        if kind in kinds:
+            return
+        path = (field_name,) if index is None else (field_name, index)
+        file, line, col = where(owner, *path)
+        wanted = " or ".join(kinds)
+        label = field_name if index is None else f"{field_name}[{index}]"
+        owner_kind = inv.kind_of(owner)
+        if kind is None:
+            pool: list[str] = []
+            for k in kinds:
+                pool.extend(_table(inv, k))
+            message = f"{owner_kind} {owner!r}: unknown {wanted} {value!r}{suggest(value, pool)}"
+        else:
+            article = "an" if kind[0] in "aeiou" else "a"
+            message = f"{owner_kind} {owner!r}: {value!r} is {article} {kind}, but {label} must name a {wanted}"
+        problems.append(Problem(file, line, col, label, message))
+
+    def check_all(owner: str, field_name: str, values: list[str], kinds: tuple[str, ...]) -> None:
+        for i, value in enumerate(values):
+            check(owner, field_name, value, i, kinds)
+
+    selves = [o for o in inv.organisations.values() if o.relation is Relation.SELF]
+    if len(selves) != 1 and not any(inv.kind_of(b) == "organisation" for b in broken):
+        if not selves:
+            first = inv.sources[0].display if inv.sources else "<inventory>"
+            problems.append(Problem(first, None, None, "organisations",
+                                    "no organisation has relation: self (the controller); exactly one must"))
+        else:
+            for org in selves[1:]:
+                file, line, col = where(org.id, "relation")
+                problems.append(Problem(file, line, col, "relation",
+                                        f"organisation {org.id!r}: a second organisation with relation: self "
+                                        f"(the first is {selves[0].id!r}); exactly one is allowed"))
+
+    for org in inv.organisations.values():
+        check_all(org.id, "subprocessors", org.subprocessors, ("organisation",))
+    for element in inv.elements.values():
+        check_all(element.id, "subjects", element.subjects, ("subject",))
+    for purpose in inv.purposes.values():
+        check_all(purpose.id, "elements", purpose.elements, ("element",))
+        check_all(purpose.id, "subjects", purpose.subjects, ("subject",))
+        check_all(purpose.id, "compatible_with", purpose.compatible_with, ("purpose",))
+        if purpose.on_behalf_of is not None:
+            check(purpose.id, "on_behalf_of", purpose.on_behalf_of, None, ("organisation",))
+    for system in inv.systems.values():
+        check(system.id, "operator", system.operator, None, ("organisation",))
+        check_all(system.id, "elements", system.elements, ("element",))
+    endpoint = ("subject", "system", "organisation")
+    kind_of = inv.kind_of
+    for flow in inv.flows.values():
+        # hot loop at 100,000 flows: only fall into `check` when something is wrong
+        if kind_of(flow.from_) not in endpoint:
+            check(flow.id, "from", flow.from_, None, endpoint)
+        if kind_of(flow.to) not in endpoint:
+            check(flow.id, "to", flow.to, None, endpoint)
+        elif flow.to == flow.from_:
+            file, line, col = where(flow.id, "to")
+            problems.append(Problem(file, line, col, "to", f"flow {flow.id!r}: goes from {flow.to!r} to itself"))
+        elif kind_of(flow.to) == "subject" and kind_of(flow.from_) == "subject":
+            file, line, col = where(flow.id, "to")
+            problems.append(Problem(file, line, col, "to", f"flow {flow.id!r}: goes from one data subject "
+                                    "category to another; a flow starts or ends at a system or organisation"))
+        for value in flow.elements:
+            if value not in inv.elements:
+                check_all(flow.id, "elements", flow.elements, ("element",))
+                break
+        for value in flow.purposes:
+            if value not in inv.purposes:
+                check_all(flow.id, "purposes", flow.purposes, ("purpose",))
+                break
+    for index, waiver in enumerate(inv.waivers):
+        if waiver.subject not in inv.origins and waiver.subject not in broken:
+            origin = inv.waiver_origins[index]
+            line, col = origin.source.locate((origin.section, origin.index, "subject"))
+            problems.append(Problem(origin.source.display, line, col, "subject",
+                                    f"waiver of {waiver.rule}: unknown subject {waiver.subject!r}"
+                                    f"{suggest(waiver.subject, inv.origins)}"))
+    if not problems:
+        problems.extend(_check_cycles(inv))
+    return problems
+
+
+def _table(inv: Inventory, kind: str) -> dict[str, Any]:
+    return {"organisation": inv.organisations, "subject": inv.subjects, "element": inv.elements,
+            "purpose": inv.purposes, "system": inv.systems, "flow": inv.flows}[kind]
+
+
+def _check_cycles(inv: Inventory) -> list[Problem]:
+    """An element that flows in a circle (a → b → a) is an error: its lineage has no start.
+
+    Cheap at scale: strongly connected components of the node graph first (one pass), then
+    per element only inside the few components that have more than one node.
+    """
+    successors: dict[str, list[Flow]] = defaultdict(list)
+    for flow in inv.flows.values():
+        successors[flow.from_].append(flow)
+    problems: list[Problem] = []
+    for component in _strongly_connected(successors):
+        if len(component) < 2:
+            continue
+        members = set(component)
+        internal = [f for n in component for f in successors.get(n, ()) if f.to in members]
+        elements = sorted({e for f in internal for e in f.elements})
+        for element in elements:
+            edges: dict[str, list[Flow]] = defaultdict(list)
+            for f in internal:
+                if element in f.elements:
+                    edges[f.from_].append(f)
+            cycle = _find_cycle(edges)
+            if cycle:
+                first = cycle[0]
+                origin = inv.origins[first.id]
+                line, col = origin.source.locate((origin.section, origin.index, "to"))
+                path = " → ".join([cycle[0].from_] + [f.to for f in cycle])
+                problems.append(Problem(origin.source.display, line, col, "to",
+                                        f"flow {first.id!r}: element {element!r} flows in a cycle {path} "
+                                        f"(flows {', '.join(f.id for f in cycle)}); data must not return to "
+                                        "where it came from: drop the element from one of these flows"))
+                break
+    return problems
+
+
+def _strongly_connected(successors: dict[str, list[Flow]]) -> list[list[str]]:
+    """Tarjan's algorithm, iterative (inventories can be deep)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    result: list[list[str]] = []
+    counter = 0
+    for start in list(successors):
+        if start in index:
+            continue
+        work = [(start, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            edges = successors.get(node, ())
+            recurse = False
+            while i < len(edges):
+                nxt = edges[i].to
+                i += 1
+                if nxt not in index:
+                    work.append((node, i))
+                    work.append((nxt, 0))
+                    recurse = True
+                    break
+                if nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+            if recurse:
+                continue
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                result.append(component)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return result
+
+
+def _find_cycle(edges: dict[str, list[Flow]]) -> list[Flow] | None:
+    """One cycle as a list of flows, by depth-first search with colours."""
+    colour: dict[str, int] = {}
+    for start in sorted(edges):
+        if colour.get(start):
+            continue
+        path: list[Flow] = []
+        work: list[tuple[str, int]] = [(start, 0)]
+        colour[start] = 1
+        while work:
+            node, i = work.pop()
+            out = edges.get(node, [])
+            if i < len(out):
+                work.append((node, i + 1))
+                flow = out[i]
+                state = colour.get(flow.to, 0)
+                if state == 1:
+                    cut = next((k for k, f in enumerate(path) if f.from_ == flow.to), len(path))
+                    return path[cut:] + [flow]
+                if state == 0:
+                    colour[flow.to] = 1
+                    path.append(flow)
+                    work.append((flow.to, 0))
+            else:
+                colour[node] = 2
+                if path:
+                    path.pop()
+    return None
+
+
+def _apply_defaults(inv: Inventory) -> None:
+    """Defaults that need another entry: a system is located where its operator is established."""
+    for system in inv.systems.values():
+        if not system.locations:
+            system.locations = [inv.organisations[system.operator].country]

@@ -1,0 +1,132 @@
+"""Machine-readable audit output: JSON, SARIF 2.1.0, JUnit XML; and the text table.
+
+Each renderer is a function from the audit result to a string, looked up in `RENDERERS`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+from xml.sax.saxutils import escape, quoteattr
+
+from audits import AuditResult, Severity
+from audits.catalogue import BY_ID
+
+TOOL = "flowaudit"
+INFORMATION_URI = "https://github.com/flowaudit/flowaudit"
+
+
+def _version() -> str:
+    from flowaudit import __version__
+
+    return __version__
+
+
+def result_dict(result: AuditResult, inventory_label: str) -> dict[str, Any]:
+    """The documented JSON shape (SPEC §5): findings sorted by rule then subject id."""
+    return {
+        "tool": TOOL,
+        "version": _version(),
+        "as_of": result.as_of.isoformat(),
+        "inventory": inventory_label,
+        "summary": result.summary(),
+        "waived": result.waived_count,
+        "findings": [f.as_dict() for f in result.findings],
+        "unused_waivers": result.unused_waivers,
+    }
+
+
+def render_json(result: AuditResult, inventory_label: str) -> str:
+    return json.dumps(result_dict(result, inventory_label), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+_SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
+                Severity.LOW: "note", Severity.INFO: "note"}
+
+
+def render_sarif(result: AuditResult, inventory_label: str) -> str:
+    """SARIF 2.1.0; each result located at the YAML line of its subject's entry."""
+    rules = [{
+        "id": r.id,
+        "name": r.check.__name__,
+        "shortDescription": {"text": r.title},
+        "fullDescription": {"text": r.doc or r.title},
+        "help": {"text": r.remediation},
+        "defaultConfiguration": {"level": _SARIF_LEVEL[result.config.severity.get(r.id, r.severity)]},
+        "properties": {"legal": list(r.legal), "severity": r.severity.value, "tags": [r.family]},
+    } for r in result.rules]
+    index = {r.id: i for i, r in enumerate(result.rules)}
+    results = []
+    for f in result.findings:
+        item: dict[str, Any] = {
+            "ruleId": f.rule,
+            "level": _SARIF_LEVEL[f.severity],
+            "message": {"text": f"{f.subject_kind} {f.subject_id}: {f.message}"},
+            "properties": {"severity": f.severity.value, "subject": {"kind": f.subject_kind, "id": f.subject_id},
+                           "legal": list(f.legal), "remediation": f.remediation},
+        }
+        if f.rule in index:
+            item["ruleIndex"] = index[f.rule]
+        if f.location is not None:
+            file, line = f.location
+            physical: dict[str, Any] = {"artifactLocation": {"uri": file.replace("\\", "/")}}
+            if line:
+                physical["region"] = {"startLine": line}
+            item["locations"] = [{"physicalLocation": physical,
+                                  "logicalLocations": [{"name": f.subject_id, "kind": f.subject_kind}]}]
+        if f.waived and f.waiver is not None:
+            item["suppressions"] = [{"kind": "inSource", "status": "accepted",
+                                     "justification": f"{f.waiver.reason} (approved by {f.waiver.approved_by}, "
+                                                      f"expires {f.waiver.expires})"}]
+        results.append(item)
+    doc = {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": TOOL, "version": _version(), "informationUri": INFORMATION_URI,
+                                "rules": rules}},
+            "results": results,
+            "properties": {"as_of": result.as_of.isoformat(), "inventory": inventory_label},
+        }],
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def render_junit(result: AuditResult, inventory_label: str) -> str:
+    """One test suite per rule, one test case per finding (failed unless waived) and one
+    passing case for a rule with no finding, so CI dashboards show what was checked."""
+    by_rule: dict[str, list] = {r.id: [] for r in result.rules}
+    for f in result.findings:
+        by_rule.setdefault(f.rule, []).append(f)
+    failing = sum(1 for f in result.findings if not f.waived)
+    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+             f'<testsuites name={quoteattr(TOOL + " " + inventory_label)} tests="{max(1, len(result.findings))}" '
+             f'failures="{failing}">']
+    for rule_id, findings in by_rule.items():
+        rule = BY_ID.get(rule_id)
+        title = rule.title if rule else rule_id
+        fails = sum(1 for f in findings if not f.waived)
+        lines.append(f'  <testsuite name={quoteattr(rule_id + " " + title)} tests="{max(1, len(findings))}" '
+                     f'failures="{fails}" skipped="{len(findings) - fails}">')
+        if not findings:
+            lines.append(f'    <testcase classname={quoteattr(rule_id)} name="no findings"/>')
+        for f in findings:
+            where = f"{f.location[0]}:{f.location[1]}" if f.location else ""
+            lines.append(f'    <testcase classname={quoteattr(rule_id)} name={quoteattr(f.subject_kind + " " + f.subject_id)}'
+                         + (f" file={quoteattr(f.location[0])}" if f.location else "") + ">")
+            if f.waived:
+                lines.append(f"      <skipped message={quoteattr('waived: ' + (f.waiver.reason if f.waiver else ''))}/>")
+            else:
+                lines.append(f"      <failure type={quoteattr(f.severity.value)} message={quoteattr(f.message)}>"
+                             f"{escape(where + ' ' + '; '.join(f.legal) + ' — ' + f.remediation)}</failure>")
+            lines.append("    </testcase>")
+        lines.append("  </testsuite>")
+    lines.append("</testsuites>")
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS: dict[str, Callable[[AuditResult, str], str]] = {
+    "json": render_json,
+    "sarif": render_sarif,
+    "junit": render_junit,
+}
