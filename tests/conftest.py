@@ -1,0 +1,29 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "data" / "examples" / "support-community"
+IN_CI = os.environ.get("CI") == "1"
+
+
+def require_program(path_or_name: str, why: str) -> None:
+    """Skip when a system program is missing on a developer's machine; fail in CI (CI=1),
+    where .ci/run installs it, so that those tests can never silently not run there."""
+    found = Path(path_or_name).exists() if "/" in path_or_name else shutil.which(path_or_name)
+    if not found:
+        message = f"{path_or_name} is not installed ({why}); on Debian: apt-get install graphviz chromium"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def example_path() -> Path:
+    return EXAMPLE
