@@ -30,10 +30,13 @@ from pathlib import Path
 
 __all__ = ["synthesize"]
 
-EEA = frozenset("AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK IS LI NO".split())
+EEA = frozenset({
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
+    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO",
+})
 # Destinations the generator treats as adequate (SPEC §8); the US only for eu-us-dpf importers.
-EU_ADEQUATE = frozenset("AD AR BR CA CH FO GB GG IL IM JE JP KR NZ UY".split())
-UK_ADEQUATE = EEA | frozenset("GI CH CA AR GG IM JE AD IL UY NZ JP KR".split())
+EU_ADEQUATE = frozenset({"AD", "AR", "BR", "CA", "CH", "FO", "GB", "GG", "IL", "IM", "JE", "JP", "KR", "NZ", "UY"})
+UK_ADEQUATE = EEA | frozenset({"GI", "CH", "CA", "AR", "GG", "IM", "JE", "AD", "IL", "UY", "NZ", "JP", "KR"})
 
 CONTROLLER_ID = "norda-group"
 DERIVED_NOTE = "derived in the group's systems, never collected"
@@ -264,7 +267,7 @@ ELEMENTS: dict[str, list[_E]] = {
         ("occupational-health-notes", "Occupational health notes", "special:health", {}),
         ("disability-status", "Disability status", "special:health", {}),
         ("ethnicity", "Ethnic origin (diversity monitoring)", "special:racial-ethnic", {}),
-        ("church-tax", "Church tax liability (reveals religion)", "special:religious", {}),
+        ("church-tax", "Church tax liability (reveals religion)", "special:religious", {"only": ["employees-eea"]}),
         ("union-membership", "Trade union membership", "special:trade-union", {}),
         ("fingerprint-template", "Fingerprint template for time clocks", "special:biometric", {}),
         ("sexual-orientation", "Sexual orientation (diversity survey)", "special:sex-life", {}),
@@ -397,16 +400,16 @@ PURPOSES: dict[str, list[_P]] = {
         ("Tax and accounting records", "Finance", "legal-obligation", ["identity", "financial", "contact"],
          {"statutory": True}),
         ("Identity verification", "Risk", "legal-obligation", ["identity", "government-id", "special:biometric"],
-         {"special": "explicit-consent"}),
+         {"weight": 0.25, "special": "explicit-consent"}),
         ("Customer satisfaction surveys", "Customer Service", "legitimate-interests",
          ["contact", "content", "demographic"], {}),
         ("Warranty and returns", "Operations", "contract", ["identity", "contact", "account", "content"], {}),
         ("Debt collection", "Finance", "legitimate-interests", ["identity", "contact", "financial"], {}),
         ("Market research", "Marketing", "consent", ["demographic", "behavioural"], {"needs": "anonymised"}),
         ("Health insurance add-on", "Sales", "consent", ["identity", "special:health", "financial", "contact"],
-         {"special": "explicit-consent"}),
+         {"weight": 0.25, "special": "explicit-consent"}),
         ("Phone banking authentication", "Customer Service", "consent", ["identity", "special:biometric", "account"],
-         {"special": "explicit-consent"}),
+         {"weight": 0.25, "special": "explicit-consent"}),
     ],
     "employee": [
         ("Payroll", "HR", "contract",
@@ -414,18 +417,18 @@ PURPOSES: dict[str, list[_P]] = {
          {"special": "employment", "statutory": True}),
         ("Performance management", "HR", "contract", ["identity", "professional", "behavioural"], {"profiling": True}),
         ("Occupational health", "HR", "legal-obligation", ["identity", "special:health", "professional"],
-         {"special": "employment"}),
+         {"weight": 0.25, "special": "employment"}),
         ("Time and attendance", "HR", "contract", ["identity", "account", "location", "special:biometric"],
-         {"special": "employment"}),
+         {"weight": 0.25, "special": "employment"}),
         ("Workplace access control", "Facilities", "legitimate-interests", ["identity", "account", "location"], {}),
         ("IT security monitoring", "IT", "legitimate-interests",
          ["account", "online-identifier", "device", "behavioural", "credentials"], {"profiling": True}),
         ("Pension administration", "HR", "legal-obligation", ["identity", "government-id", "financial", "demographic"],
          {"statutory": True}),
         ("Diversity monitoring", "HR", "consent", ["demographic", "special:racial-ethnic", "special:sex-life"],
-         {"special": "explicit-consent", "needs": "pseudonymised"}),
+         {"weight": 0.25, "special": "explicit-consent", "needs": "pseudonymised"}),
         ("Trade union dues", "HR", "consent", ["identity", "financial", "special:trade-union"],
-         {"special": "employment"}),
+         {"weight": 0.25, "special": "employment"}),
         ("Business travel", "Operations", "contract", ["identity", "government-id", "contact", "location", "financial"], {}),
         ("Expense management", "Finance", "contract", ["identity", "financial", "professional"], {}),
         ("Training and development", "HR", "contract", ["identity", "professional", "behavioural"], {}),
@@ -433,9 +436,9 @@ PURPOSES: dict[str, list[_P]] = {
         ("Workforce analytics", "HR", "legitimate-interests", ["professional", "demographic", "behavioural"],
          {"profiling": True, "needs": "pseudonymised"}),
         ("Background screening", "HR", "legal-obligation", ["identity", "government-id", "criminal"],
-         {"special": "substantial-public-interest"}),
+         {"weight": 0.25, "special": "substantial-public-interest"}),
         ("Sickness absence management", "HR", "legal-obligation", ["identity", "special:health", "professional"],
-         {"special": "employment"}),
+         {"weight": 0.25, "special": "employment"}),
     ],
     "applicant": [
         ("Recruitment", "HR", "legitimate-interests", ["identity", "contact", "professional", "content", "account"], {}),
@@ -443,11 +446,11 @@ PURPOSES: dict[str, list[_P]] = {
          {"automated": True, "profiling": True}),
         ("Talent pool", "HR", "consent", ["identity", "contact", "professional"], {}),
         ("Pre-employment screening", "HR", "legal-obligation", ["identity", "government-id", "criminal"],
-         {"special": "substantial-public-interest"}),
+         {"weight": 0.25, "special": "substantial-public-interest"}),
         ("Reasonable adjustments", "HR", "legal-obligation", ["identity", "special:health", "contact"],
-         {"special": "employment"}),
+         {"weight": 0.25, "special": "employment"}),
         ("Equal opportunities monitoring", "HR", "consent", ["demographic", "special:racial-ethnic"],
-         {"special": "explicit-consent", "needs": "pseudonymised"}),
+         {"weight": 0.25, "special": "explicit-consent", "needs": "pseudonymised"}),
     ],
     "visitor": [
         ("Website analytics", "Marketing", "consent", ["online-identifier", "device", "behavioural", "location"],
@@ -468,7 +471,7 @@ PURPOSES: dict[str, list[_P]] = {
         ("Learning analytics", "Education", "consent", ["behavioural", "demographic", "online-identifier"],
          {"profiling": True, "needs": "pseudonymised"}),
         ("Accessibility support", "Education", "consent", ["identity", "special:health", "account"],
-         {"special": "explicit-consent"}),
+         {"weight": 0.25, "special": "explicit-consent"}),
         ("Parent newsletter", "Marketing", "consent", ["identity", "contact"], {}),
         ("Course billing", "Finance", "contract", ["identity", "contact", "financial"], {}),
     ],
@@ -488,9 +491,9 @@ PURPOSES: dict[str, list[_P]] = {
         ("Supplier management", "Procurement", "contract", ["identity", "contact", "professional", "financial"], {}),
         ("Partner portal", "Sales", "contract", ["identity", "contact", "account", "credentials", "professional"], {}),
         ("Sanctions screening", "Legal", "legal-obligation", ["identity", "professional", "criminal"],
-         {"special": "substantial-public-interest"}),
+         {"weight": 0.25, "special": "substantial-public-interest"}),
         ("Event management", "Marketing", "legitimate-interests",
-         ["identity", "contact", "professional", "special:religious"], {"special": "explicit-consent"}),
+         ["identity", "contact", "professional", "special:religious"], {"weight": 0.25, "special": "explicit-consent"}),
         ("Shareholder register", "Legal", "legal-obligation", ["identity", "contact", "financial", "government-id"],
          {"statutory": True}),
         ("B2B marketing", "Marketing", "legitimate-interests", ["identity", "contact", "professional", "online-identifier"],
@@ -501,8 +504,8 @@ DOMAIN_WEIGHTS = [("customer", 40), ("employee", 20), ("applicant", 5), ("visito
                   ("patient", 7), ("b2b", 8)]
 
 # Regions of processing activities: subjects per domain and where the entry systems are.
-REGIONS = [("eu", 58), ("gb", 9), ("us", 9), ("cn", 8), ("in", 5), ("br", 3), ("jp", 3), ("apac", 3),
-           ("global", 2)]
+REGIONS = [("eu", 76), ("gb", 6), ("us", 5), ("cn", 4), ("in", 3), ("br", 2), ("jp", 2), ("apac", 1),
+           ("global", 1)]
 REGION_LABEL = {"eu": "EEA", "gb": "UK", "us": "North America", "cn": "China", "in": "India",
                 "br": "Latin America", "jp": "Japan", "apac": "APAC", "global": "global"}
 REGION_COUNTRIES = {"eu": EEA, "gb": frozenset({"GB"}), "us": frozenset({"US", "CA", "MX"}),
@@ -569,10 +572,10 @@ SYSTEM_KINDS: dict[str, list[list[tuple[str, str]]]] = {
 }
 SYSTEM_DOMAIN = {"applicant": "employee"}
 TIER_WEIGHTS = [30, 40, 20, 10]
-SYSTEM_COUNTRIES = [("DE", 28), ("IE", 14), ("NL", 8), ("FR", 6), ("ES", 3), ("IT", 3), ("PL", 3), ("SE", 2),
-                    ("AT", 2), ("NO", 1), ("FI", 1), ("BE", 1), ("GB", 6), ("US", 8), ("CA", 1), ("CN", 3),
-                    ("IN", 3), ("BR", 1.5), ("MX", 0.5), ("JP", 1.5), ("SG", 1), ("KR", 0.5), ("AU", 0.5),
-                    ("PH", 0.5), ("CH", 1)]
+SYSTEM_COUNTRIES = [("DE", 32), ("IE", 16), ("NL", 9), ("FR", 7), ("ES", 4), ("IT", 4), ("PL", 3), ("SE", 2),
+                    ("AT", 2), ("NO", 1), ("FI", 1), ("BE", 1), ("GB", 4), ("US", 5), ("CA", 0.5), ("CN", 2),
+                    ("IN", 2), ("BR", 1), ("MX", 0.3), ("JP", 1), ("SG", 0.7), ("KR", 0.3), ("AU", 0.3),
+                    ("PH", 0.3), ("CH", 0.5)]
 SECURITY_EXTRA = ["encryption-at-rest", "backup", "password-hashing", "pseudonymisation", "mfa",
                   "data-loss-prevention", "key-management", "vulnerability-scanning"]
 MEASURES = ["encryption-in-transit", "encryption-exporter-keys", "pseudonymisation", "split-processing",
@@ -583,6 +586,22 @@ SPECIAL_CONDITIONS = ["explicit-consent", "employment", "vital-interests", "lega
                       "substantial-public-interest", "health-care", "public-health", "archiving-research"]
 DEROGATIONS = ["explicit-consent", "contract-necessity", "legal-claims", "compelling-legitimate-interests"]
 APPROVERS = ["Group DPO", "CISO", "General Counsel", "Head of Privacy Engineering"]
+WAIVER_REASONS = {
+    "TPX-001": "DPA under negotiation with the vendor; interim confidentiality agreement signed",
+    "TPX-002": "Sub-processor notification received; authorisation in the vendor review queue",
+    "TPX-005": "Art. 26 arrangement drafted, awaiting signature by the partner",
+    "TRF-001": "Transfer being moved to the EU region; SCCs not worth signing for three months",
+    "TRF-003": "Module 1 clauses in place while the processing agreement is renegotiated",
+    "TRF-004": "TIA refresh scheduled with outside counsel",
+    "TRF-005": "Volume drops to occasional after the data migration",
+    "TRF-008": "Replacement clauses sent to the importer",
+    "MIN-002": "Field dropped in the next release of the interface",
+    "MIN-003": "Retention schedule under review by Legal",
+    "SEC-001": "Legacy system, decommissioning planned; network-isolated meanwhile",
+    "GOV-002": "Security measures being documented by the system owner",
+    "PUR-003": "DPIA in progress",
+    "SPC-001": "Art. 9(2) condition being confirmed by Legal",
+}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,7 +738,8 @@ class _Synth:
             slug = f"{brand.lower()}{suffix}-{country.lower()}"
             if slug not in used:
                 used.add(slug)
-                return slug, f"{brand}{' ' + suffix.strip('-').title() if suffix else ''} {LEGAL_FORM.get(country, 'Ltd')}"
+                label = " " + suffix.strip("-").replace("-", " ").title() if suffix else ""
+                return slug, f"{brand}{label} {LEGAL_FORM.get(country, 'Ltd')}"
 
     def make_organisations(self) -> None:
         rng, n = self.rng, self.n_flows
@@ -878,7 +898,10 @@ class _Synth:
         for (domain, _), count in zip(DOMAIN_WEIGHTS, counts):
             templates = PURPOSES[domain]
             for k in range(count):
-                template = templates[k % len(templates)] if k < len(templates) else rng.choice(templates)
+                if k < len(templates):
+                    template = templates[k]
+                else:  # special-category activities are rarer than the everyday ones
+                    template = rng.choices(templates, weights=[t[4].get("weight", 1.0) for t in templates])[0]
                 seq += 1
                 self.purposes.append(self._purpose(seq, domain, template))
         # Flow budget per purpose: random weights, exact total.
@@ -946,7 +969,7 @@ class _Synth:
             self._fault("PUR-002", pid)
         p = _Purpose(pid, full, domain, region, template, legal_basis, subjects, elements)
         L = p.lines
-        L.append(f"  description: {_q(f'{name} for {SUBJECTS[subjects[0]][1].lower()}')}")
+        L.append(f"  description: {_q(name + ': ' + '; '.join(SUBJECTS[s][1] for s in subjects))}")
         L.append(f"  business_function: {_q(function)}")
         if legal_basis:
             L.append(f"  legal_basis: {legal_basis}")
@@ -1006,26 +1029,20 @@ class _Synth:
         n_systems = max(8, round(n / 20))
         n_sub_systems = min(len(self.sub_processors) * 2, max(len(self.sub_processors), n_systems // 50))
         n_main = n_systems - n_sub_systems
-        # Systems per team in proportion to its flows.
+        # Systems per team in proportion to its flows (at least 4, so that a pipeline has room).
         per_team = [max(4, round(n_main * f / max(1, n))) for f in team_flows]
-        diff = n_main - sum(per_team)
         t = 0
-        while diff != 0:
-            if diff > 0:
-                per_team[t % self.n_teams] += 1
-                diff -= 1
-            elif per_team[t % self.n_teams] > 4:
-                per_team[t % self.n_teams] -= 1
-                diff += 1
+        while sum(per_team) < n_main:
+            per_team[t % self.n_teams] += 1
             t += 1
-            if t > 10 * self.n_teams + abs(diff) * 2 and diff < 0:
-                break  # tiny inventories: keep the minimum of 4 per team
+        while sum(per_team) > n_main and max(per_team) > 4:
+            per_team[per_team.index(max(per_team))] -= 1
         self.team_pool: list[dict[str, list[int]]] = [{} for _ in range(self.n_teams)]
         self.team_systems: list[list[int]] = [[] for _ in range(self.n_teams)]
         self.region_entries: dict[str, list[int]] = {}
         seq = 0
         for team in range(self.n_teams):
-            domains = sorted(team_domains[team].items()) or [("customer", 1)]
+            domains = sorted((d, w or 1) for d, w in team_domains[team].items()) or [("customer", 1)]
             for k in range(per_team[team]):
                 seq += 1
                 domain = _weighted(rng, domains)
@@ -1051,7 +1068,7 @@ class _Synth:
         for region, countries in REGION_COUNTRIES.items():
             if region not in self.region_entries and region not in ("eu", "global") and self.n_flows >= 2000:
                 seq += 1
-                cc = sorted(countries)[0]
+                cc = min(countries)
                 self._add_system(seq, seq % self.n_teams, "customer", 0, country=cc)
 
     def _add_system(self, seq: int, team: int, domain: str, tier: int, country: str | None = None) -> None:
@@ -1062,14 +1079,14 @@ class _Synth:
         # Who operates it: the controller, the local affiliate, or a processor.
         r = rng.random()
         if cc in EEA:
-            if r < 0.55:
+            if r < 0.6:
                 op = 0
-            elif r < 0.67 and cc in self.affiliate_by_country:
+            elif r < 0.72 and cc in self.affiliate_by_country:
                 op = self.affiliate_by_country[cc]
             else:
                 local = [p for c in sorted(self.proc_by_country) if c in EEA for p in self.proc_by_country[c]]
                 us = self.proc_by_country.get("US", [])
-                op = rng.choice(us) if us and rng.random() < 0.3 else rng.choice(local or self.hosting_processors)
+                op = rng.choice(us) if us and rng.random() < 0.15 else rng.choice(local or self.hosting_processors)
         else:
             if r < 0.55 and cc in self.affiliate_by_country:
                 op = self.affiliate_by_country[cc]
@@ -1113,17 +1130,28 @@ class _Synth:
         pools = self.team_pool[p.team]
         own = pools.get(domain, [])
         others = [s for d in sorted(pools) if d != domain for s in pools[d]]
-        # Weighted sample without replacement (Efraimidis-Spirakis): keep processing mostly at home.
+        # Processing stays mostly at home (the EEA, or the activity's region); a pipeline has at
+        # most a couple of systems abroad.
         home = REGION_COUNTRIES[p.region]
 
-        def key(s: int) -> float:
-            w = 1.0 if self.systems[s].country in EEA or self.systems[s].country in home else 0.3
-            return rng.random() ** (1.0 / w)
+        def at_home(s: int) -> bool:
+            c = self.systems[s].country
+            return (c in EEA or c in home) and (self.orgs[self.systems[s].operator].country in EEA
+                                                or self.orgs[self.systems[s].operator].country in home)
 
-        ranked = sorted(own, key=key, reverse=True)
-        members = ranked[:size]
-        if len(members) < size:
-            members += sorted(others, key=key, reverse=True)[: size - len(members)]
+        def pick(pools: list[list[int]], k: int) -> list[int]:
+            out: list[int] = []
+            for pool in pools:  # the team's systems of this domain first
+                take = min(k - len(out), len(pool))
+                if take > 0:
+                    out.extend(rng.sample(pool, take))
+            return out
+
+        r = rng.random()
+        n_abroad = 0 if r < 0.45 else 1 if r < 0.85 else 2
+        abroad = pick([[s for s in own if not at_home(s)], [s for s in others if not at_home(s)]], n_abroad)
+        members = pick([[s for s in own if at_home(s)], [s for s in others if at_home(s)]], size - len(abroad))
+        members += abroad
         # A shared platform of another team now and then (the data warehouse everyone feeds).
         if rng.random() < 0.15 and self.n_teams > 1:
             t = rng.randrange(self.n_teams)
@@ -1140,7 +1168,7 @@ class _Synth:
         n_coll = max(1, round(F * 0.2))
         n_disc = round(F * 0.06) if F >= 8 else 0
         n_int = F - n_coll - n_disc
-        size = max(2, min(40, F // 4 + 1))
+        size = max(2, min(30, F // 6 + 2))
         members = self._pipeline(p, size)
         # Local collection for a regional activity: into a system in the region.
         entries: list[int] = []
@@ -1148,7 +1176,7 @@ class _Synth:
             entries = rng.sample(self.region_entries[p.region], min(2, len(self.region_entries[p.region])))
             members = [m for m in members if m not in entries]
         entries += [m for m in members if self.systems[m].tier == 0 and m not in entries]
-        rank = lambda s: (self.systems[s].tier, s)  # noqa: E731 - the global order flows respect
+        rank = lambda s: (self.systems[s].tier, s)
         members = sorted(set(members) | set(entries), key=rank)
         if not entries:
             entries = [members[0]]
@@ -1195,7 +1223,7 @@ class _Synth:
             emit(("y", a), ("y", b), elems, "internal")
             budget -= 1
         for a in chain_sources:
-            if budget <= 0 or a not in holdings or rng.random() < 0.4:
+            if budget <= 0 or a not in holdings or rng.random() < 0.75:
                 continue
             org = self.orgs[self.systems[a].operator]
             listed = [s for s in org.subprocessors if self.orgs[s].systems]
@@ -1312,7 +1340,7 @@ class _Synth:
         if dst[0] == "y":
             self.systems[dst[1]].elements.update(elems)
         if src[0] == "y":
-            self.systems[src[1]].elements.update(e for e in elems if not self.elements[e].derived)
+            self.systems[src[1]].elements.update(elems)
         # frequency and volume
         if kind == "collection":
             frequency = None if rng.random() < 0.85 else "periodic"
@@ -1340,9 +1368,9 @@ class _Synth:
         src_cc = src_countries[0]
         outside = [d for d in dests if _regime(d) != src_regime or (src_regime == "other" and d != src_cc)]
         transfer: list[str] = []
-        if outside:
+        if outside and exporter != importer:
             self.crossing += 1
-            if exporter != importer and kind != "backward":
+            if kind != "backward":
                 if src_regime == "cn" and volume is None:
                     volume = rng.choice([3_000, 8_000, 40_000, 150_000, 600_000, 1_500_000])
                 transfer, frequency = self._transfer(fid, p, src_regime, outside[0], exporter, importer, elems,
@@ -1475,7 +1503,6 @@ class _Synth:
                 # a system nobody mapped a flow to still stores something of its domain
                 pool = self.domain_elements[y.domain if y.domain in self.domain_elements else "customer"]
                 y.elements.update(rng.sample(pool, min(len(pool), rng.randint(2, 6))))
-            y.elements = {e for e in y.elements if not (self.elements[e].derived and y.tier == 0 and rng.random() < 0)}
 
     def system_text(self, y: _System) -> str:
         rng = self.rng
@@ -1502,7 +1529,7 @@ class _Synth:
                     self._fault("SEC-001", y.id)
             security += sorted(extra)
             lines.append("  security: " + _list(security))
-        lines.append(f"  source: {_q(f'CMDB CI-{10000 + int(y.id.rsplit(chr(115), 1)[-1]):06d}')}")
+        lines.append('  source: "CMDB"')
         return "\n".join(lines)
 
     def waivers_text(self) -> list[str]:
@@ -1521,8 +1548,9 @@ class _Synth:
             seen.add((rule, subject))
             expired = k % 3 == 2
             expires = _date(rng, "2024-01-01", "2025-12-31") if expired else _date(rng, "2027-06-30", "2029-12-31")
-            reason = ("Remediation planned with the vendor; compensating controls in place" if not expired
-                      else "Accepted for the migration period, which has ended")
+            reason = WAIVER_REASONS.get(rule, "Risk accepted by the privacy board; remediation is planned")
+            if expired:
+                reason += " (accepted for the migration period, which has ended)"
             out.append("\n".join([f"- rule: {rule}", f"  subject: {subject}", f"  reason: {_q(reason)}",
                                   f"  approved_by: {_q(rng.choice(APPROVERS))}", f"  expires: {expires}"]))
         return out
