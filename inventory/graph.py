@@ -126,6 +126,8 @@ class InventoryView:
         inv = inventory
         self._element_ids = list(inv.elements)
         self._bit = {e: 1 << i for i, e in enumerate(self._element_ids)}
+        self._mask_cache: dict[int, tuple[Element, ...]] = {}
+        self._adequacy_cache: dict[tuple[str, str, str, frozenset[Category]], Adequacy] = {}
         self._areas = {r: jurisdictions.area(r, as_of) for r in jurisdictions.regime_ids}
         # the personal data a flow carries: anonymised elements are not personal data (Recital 26)
         personal = {e for e, el in inv.elements.items() if el.state is not State.ANONYMISED}
@@ -171,7 +173,12 @@ class InventoryView:
         return getattr(entry, "name", node) if entry is not None else node
 
     def elements_of(self, mask: int) -> tuple[Element, ...]:
+        """The elements of a bitset (memoised: flows share few distinct sets)."""
+        found = self._mask_cache.get(mask)
+        if found is not None:
+            return found
         elements = self.inventory.elements
+        original = mask
         out = []
         i = 0
         while mask:
@@ -179,7 +186,8 @@ class InventoryView:
                 out.append(elements[self._element_ids[i]])
             mask >>= 1
             i += 1
-        return tuple(out)
+        self._mask_cache[original] = result = tuple(out)
+        return result
 
     # --- regimes -----------------------------------------------------------------------------
 
@@ -279,7 +287,8 @@ class InventoryView:
             exporter, importer, via_collection = self.parties(flow)
             if exporter is None or importer is None:
                 continue
-            if self.anonymisation_holds(flow, self.inventory_elements(flow)):
+            if (flow.transfer is not None and flow.transfer.anonymised
+                    and self.anonymisation_holds(flow, self.inventory_elements(flow))):
                 continue  # anonymised before it leaves: not a transfer of personal data
             to_countries = (importer.country, *self.countries(flow.to))
             origin = self.countries(flow.from_)
@@ -302,7 +311,7 @@ class InventoryView:
                         continue
                     first_hop = True
                 elements = self.elements_of(mask)
-                categories = {e.category for e in elements}
+                categories = frozenset(e.category for e in elements)
                 adequacy = tuple(self._adequacy(regime, c, importer, categories) for c in destinations)
                 found.setdefault(flow.id, []).append(Transfer(
                     flow=flow, regime=regime, exporter=exporter, importer=importer,
@@ -314,7 +323,15 @@ class InventoryView:
         elements = self.inventory.elements
         return tuple(elements[e] for e in flow.elements)
 
-    def _adequacy(self, regime: str, country: str, importer: Organisation, categories: set[Category]) -> Adequacy:
+    def _adequacy(self, regime: str, country: str, importer: Organisation, categories: frozenset[Category]) -> Adequacy:
+        key = (regime, country, importer.id, categories)
+        found = self._adequacy_cache.get(key)
+        if found is None:
+            found = self._adequacy_cache[key] = self._decide_adequacy(regime, country, importer, categories)
+        return found
+
+    def _decide_adequacy(self, regime: str, country: str, importer: Organisation,
+                         categories: frozenset[Category]) -> Adequacy:
         decisions = self.law.adequacy(regime, country, self.as_of)
         reasons = []
         for decision in decisions:

@@ -8,6 +8,7 @@ exact field of a validation error.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,19 @@ try:  # PyYAML built with libyaml
     _Loader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - pure-Python fallback
     _Loader = yaml.SafeLoader
+
+# The fast path: ryaml (Rust, YAML 1.2) parses about six times faster than PyYAML's C loader,
+# whose Python-side composition dominates loading. Files that use anchors, aliases or tags,
+# and files ryaml rejects, go through PyYAML, which also gives every error its line and column.
+# FLOWAUDIT_YAML=pyyaml forces PyYAML throughout (the benchmark uses it for comparison).
+try:
+    import ryaml as _ryaml
+except ImportError:  # pragma: no cover - optional speed-up
+    _ryaml = None
+if os.environ.get("FLOWAUDIT_YAML", "").lower() == "pyyaml":
+    _ryaml = None
+_NEEDS_PYYAML = re.compile(r"[&*]|(?:^|[\s,\[{:-])!", re.M)
+_RYAML_AT = re.compile(r"at line (\d+) column (\d+)")
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 _ID_LINE = re.compile(r"""(?:^|[{,\s-])id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*(?:[,}#]|$)""", re.M)
@@ -74,12 +88,11 @@ class SourceFile:
         """Line of the `id:` key of an entry, found by a text scan (cheap, done once per file)."""
         if self._id_lines is None:
             lines: dict[str, int] = {}
-            line_starts = [0]
-            line_starts.extend(m.end() for m in re.finditer("\n", self.text))
-            import bisect
-
-            for m in _ID_LINE.finditer(self.text):
-                lines.setdefault(m.group(1), bisect.bisect_right(line_starts, m.start(1)))
+            text, line, last = self.text, 1, 0
+            for m in _ID_LINE.finditer(text):
+                line += text.count("\n", last, m.start(1))
+                last = m.start(1)
+                lines.setdefault(m.group(1), line)
             self._id_lines = lines
         return self._id_lines.get(entry_id)
 
@@ -148,6 +161,17 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     if text.startswith("\ufeff"):
         text = text[1:]
     source = SourceFile(path, display, text)
+    if _ryaml is not None and not _NEEDS_PYYAML.search(text):
+        try:
+            document = _ryaml.loads(text)
+        except Exception as exc:  # ryaml's own error types; PyYAML below locates the problem
+            fast_error: Exception | None = exc
+        else:
+            fast_error = None
+        if fast_error is None:
+            return _as_source(source, document)
+    else:
+        fast_error = None
     try:
         if "&" in text or "*" in text:
             root = yaml.compose(text, Loader=_Loader)
@@ -174,10 +198,20 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
         return None, [Problem(display, None, None, "", f"malformed YAML: {exc}")]
     except RecursionError:
         return None, [Problem(display, None, None, "", "malformed YAML: nested too deeply")]
+    if fast_error is not None:
+        # PyYAML accepts what ryaml refused (e.g. a key given twice in one mapping)
+        found = _RYAML_AT.search(str(fast_error))
+        line, col = (int(found.group(1)), int(found.group(2))) if found else (None, None)
+        message = _RYAML_AT.sub("", str(fast_error).split("\n")[0]).strip().rstrip(",")
+        return None, [Problem(display, line, col, "", f"malformed YAML: {message}")]
+    return _as_source(source, document)
+
+
+def _as_source(source: SourceFile, document: Any) -> tuple[SourceFile | None, list[Problem]]:
     if document is None:
         document = {}
     if not isinstance(document, dict):
-        return None, [Problem(display, 1, 1, "", "expected a mapping of sections (organisations, subjects, "
+        return None, [Problem(source.display, 1, 1, "", "expected a mapping of sections (organisations, subjects, "
                               f"elements, purposes, systems, flows, waivers), found a {_type_name(document)}")]
     source.document = document
     return source, []

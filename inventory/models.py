@@ -31,6 +31,11 @@ def iso_countries() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries)
 
 
+def _norway(value: object) -> object:
+    # YAML 1.1 (PyYAML) reads an unquoted NO as false; a country is never a boolean.
+    return "NO" if value is False else value
+
+
 def _country(value: str) -> str:
     if value not in iso_countries():
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
@@ -62,8 +67,8 @@ def _not_a_number(value: object) -> object:
 
 
 Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
-Country = Annotated[str, AfterValidator(_country)]
-CountryOrRegion = Annotated[str, AfterValidator(_country_or_region)]
+Country = Annotated[str, BeforeValidator(_norway), AfterValidator(_country)]
+CountryOrRegion = Annotated[str, BeforeValidator(_norway), AfterValidator(_country_or_region)]
 Period = Annotated[str, AfterValidator(_period)]
 
 
