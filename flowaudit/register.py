@@ -58,9 +58,10 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import click
 import yaml
@@ -69,7 +70,7 @@ from audits import AuditResult, Finding, Severity, load_config
 from flowaudit.cli import DATE, SEVERITY_CHOICE, _guard, _split
 from inventory import FlowauditError, Inventory, InventoryError
 from inventory.loader import SourceFile, discover, read_file
-from inventory.models import ID_PATTERN, KIND_OF_SECTION
+from inventory.models import ID_PATTERN
 from inventory.validate import build_inventory
 
 try:
@@ -227,7 +228,7 @@ def _resolve_file(root: Path, file: str | Path) -> Path:
 def _all_ids(sources: Iterable[SourceFile]) -> set[str]:
     ids = set()
     for source in sources:
-        for section, values in source.document.items():
+        for values in source.document.values():
             if isinstance(values, list):
                 ids.update(e["id"] for e in values if isinstance(e, dict) and isinstance(e.get("id"), str))
     return ids
@@ -721,9 +722,9 @@ def _run(path: Path, kind: str, entry: dict[str, Any], target: str | None, sourc
     config = load_config(path)  # before writing: a broken config refuses the registration
     try:
         registration = register_entry(path, kind, entry, file=target)
-    except InventoryError as exc:
+    except InventoryError:
         click.echo(f"refused: the inventory with this {kind} would be invalid; nothing was written", err=True)
-        raise exc
+        raise
     click.echo(f"wrote {registration.display}:{registration.line}: {kind} {registration.entry_id!r}"
                + (f" ({entry['from']} → {entry['to']})" if kind == "flow" else "")
                + (" (new file)" if registration.created_file else ""))
