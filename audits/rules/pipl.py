@@ -19,15 +19,25 @@ class PiplExport:
     transfer: Transfer
     exempt: bool
     volume: int
-    sensitive: bool
+    sensitive_volume: int  # individuals whose sensitive personal information the flow carries
 
 
-def _sensitive(ctx: Context, element: Element) -> bool:
+def _sensitive_volume(ctx: Context, elements: tuple[Element, ...], volume: int, pipl_subjects: set[str]) -> int:
+    """All the flow's individuals when it carries a sensitive category; when only minors make
+    it sensitive, the minors: the `count` of the child subject categories, at most the volume."""
     rules = ctx.rulebook.pipl.sensitive
-    if element.category in rules.categories:
-        return True
+    if any(e.category in rules.categories for e in elements):
+        return volume
+    if not rules.children:
+        return 0
     subjects = ctx.inventory.subjects
-    return rules.children and any(subjects[s].children for s in element.subjects)
+    minors = {s for e in elements for s in e.subjects if subjects[s].children and s in pipl_subjects}
+    if not minors:
+        return 0
+    counted = [subjects[s].count for s in minors]
+    if any(c is None for c in counted):
+        return volume  # minors of unknown number: count the flow as sensitive throughout
+    return min(volume, sum(c for c in counted if c is not None))
 
 
 def pipl_exports(ctx: Context) -> list[PiplExport]:
@@ -45,13 +55,13 @@ def pipl_exports(ctx: Context) -> list[PiplExport]:
         exempt = bool(flow.purposes) and all(
             inv.purposes[p].legal_basis is not None and inv.purposes[p].legal_basis.value in exempt_bases
             for p in flow.purposes)
+        subject_ids = {s for e in t.elements for s in e.subjects
+                       if any("pipl" in regimes_of(loc, ctx.as_of) for loc in inv.subjects[s].locations)}
         if flow.volume is not None:
             volume = flow.volume
         else:
-            subject_ids = {s for e in t.elements for s in e.subjects
-                           if any("pipl" in regimes_of(loc, ctx.as_of) for loc in inv.subjects[s].locations)}
             volume = sum(inv.subjects[s].count or 0 for s in subject_ids)
-        out.append(PiplExport(t, exempt, volume, any(_sensitive(ctx, e) for e in t.elements)))
+        out.append(PiplExport(t, exempt, volume, _sensitive_volume(ctx, t.elements, volume, subject_ids)))
     ctx.view.__dict__["_pipl_exports"] = out
     return out
 
@@ -64,8 +74,7 @@ def _required_levels(ctx: Context) -> dict[str, tuple[int, int, int]]:
             continue
         total = totals[export.transfer.exporter.id]
         total[0] += export.volume
-        if export.sensitive:
-            total[1] += export.volume
+        total[1] += export.sensitive_volume
     limits = ctx.rulebook.pipl.thresholds
     out = {}
     for exporter, (individuals, sensitive) in totals.items():
@@ -100,7 +109,8 @@ def pipl_mechanism_insufficient(ctx: Context, export: PiplExport) -> Hit | None:
     exporter's yearly volume requires, or with a weaker one. Volumes are summed over the
     exporter's flows leaving CN; flows whose purposes all rest on `contract` are exempt and
     not counted (2024 Provisions Art. 5(1)). Sensitive information: special categories,
-    financial, location, children's data (PIPL Art. 28)."""
+    financial, location, children's data (PIPL Art. 28); where only minors make a flow
+    sensitive, only the minors (their subject categories' `count`) are counted as sensitive."""
     t = export.transfer
     required, individuals, sensitive = _required_levels(ctx).get(t.exporter.id, (0, 0, 0))
     if required == 0:
