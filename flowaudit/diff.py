@@ -211,8 +211,10 @@ def audit_side(side: Side, as_of: dt.date | None) -> AuditResult:
     except InventoryError as exc:
         problems = [str(dataclasses.replace(p, file=_tree_path(side, p.file))) for p in exc.problems]
         count = len(problems)
+        hint = (["hint: the whole repository was read; name the inventory folder with --path"]
+                if side.commit is not None and side.subdir == "." else [])
         raise SideError(side, [(f"{side.role} {side.label}: not a valid inventory "
-                               f"({count} problem{'s' if count != 1 else ''}):"), *problems]) from None
+                               f"({count} problem{'s' if count != 1 else ''}):"), *problems, *hint]) from None
     except FlowauditError as exc:
         raise SideError(side, [f"{side.role} {side.label}: {exc}"]) from None
     return audit(inventory, as_of, config=config)

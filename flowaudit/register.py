@@ -520,8 +520,23 @@ def _scalar(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
     if isinstance(value, dt.date):
         return value.isoformat()
-    dumped = yaml.safe_dump([value], default_flow_style=True, width=1 << 30, allow_unicode=True).strip()
-    return dumped[1:-1]
+    dumped = yaml.safe_dump([value], default_flow_style=True, width=1 << 30, allow_unicode=True).strip()[1:-1]
+    if isinstance(value, str) and not _reads_back(dumped, value):
+        return json.dumps(value, ensure_ascii=False)
+    return dumped
+
+
+def _reads_back(text: str, value: str) -> bool:
+    """The loader may read with ryaml (YAML 1.2) as well as PyYAML (1.1): `0o17` is a number
+    to the one and a string to the other. Quote whatever either would not read as `value`."""
+    try:
+        import ryaml
+    except ImportError:
+        return True
+    try:
+        return ryaml.loads(f"[{text}]") == [value]
+    except Exception:
+        return False
 
 
 def _ruamel_append(text: str, section: str, entry: dict[str, Any]) -> str:
