@@ -150,7 +150,14 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
 
 
 def _subject_of(item: Any) -> tuple[str, str]:
-    entry = getattr(item, "flow", item)
+    """The inventory entry a rule was checking: wrappers (a PIPL export → its transfer → its
+    flow) are unwrapped down to the entry with an id, so the error names a real subject."""
+    entry = item
+    while not hasattr(entry, "id"):
+        inner = getattr(entry, "flow", None) or getattr(entry, "transfer", None)
+        if inner is None:
+            break
+        entry = inner
     name = type(entry).__name__.lower()
     return name, str(getattr(entry, "id", entry))
 

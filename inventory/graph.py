@@ -302,8 +302,10 @@ class InventoryView:
                 if self.law.attaches_to_establishments(regime):
                     if exporter.id == importer.id:
                         continue
+                    # SPEC §3: first-hop when the exporter got the data directly from the subjects
+                    # or holds it in the area (where it is held, not where the exporter is established)
                     first_hop = (via_collection or bool(collectors.get(exporter.id, 0) & mask)
-                                 or exporter.country in area or all(c in area for c in origin))
+                                 or any(c in area for c in origin))
                 else:
                     # PIPL: personal information leaves CN when it goes from CN to outside CN, also
                     # within one company (the CAC counts storage abroad as export).
@@ -469,8 +471,7 @@ class InventoryView:
         def is_start(node: str) -> bool:
             if any(self.is_subject(f.from_) for f in incoming.get(node, ())):
                 return True
-            operator = self.operator(node)
-            return (operator is not None and operator.country in area) or any(c in area for c in self.countries(node))
+            return any(c in area for c in self.countries(node))
 
         parent: dict[str, str | None] = {flow.from_: None}
         queue = deque([flow.from_])
