@@ -121,6 +121,11 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
     unused = _apply_waivers(findings, inventory, as_of)
     for f in findings:
         f.location = inventory.location(f.subject_id)
+    # one error per rule and subject too (a flow checked once per regime may fail twice)
+    unique: dict[tuple[str, str], Finding] = {}
+    for f in errors:
+        unique.setdefault((f.rule, f.subject_id), f)
+    errors = list(unique.values())
     for f in errors:
         f.location = inventory.location(f.subject_id)
     findings = sorted(findings + errors, key=lambda f: f.sort_key)

@@ -185,7 +185,7 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
                    severity=Severity.CRITICAL, **_details(t, problem="not-acceptable", tia_date=tia.date))
     if _add_months(tia.date, limit) < ctx.as_of:
         age = _months_between(tia.date, ctx.as_of)
-        return hit(t, f"{_describe(t)}: the TIA of {tia.date} is {age} months old (limit {limit})",
+        return hit(t, f"{_describe(t)}: the TIA of {tia.date} is older than the {limit}-month limit ({age} full months)",
                    **_details(t, problem="stale-tia", tia_date=tia.date, age_months=age))
     if tia.outcome is TiaOutcome.MEASURES_REQUIRED and not transfer.measures:
         return hit(t, f"{_describe(t)}: the TIA requires supplementary measures but none are listed",
