@@ -418,13 +418,18 @@ def render_text(report: dict[str, Any]) -> str:
     lines.append(f"Findings: {f['new']} new{f' ({severities})' if severities else ''}, {f['resolved']} resolved, "
                  f"{f['changed']} changed ({f['old']} → {f['now']})")
     for sign, key in (("+", "new"), ("-", "resolved"), ("~", "changed")):
-        for item in report["findings"][key]:
+        for item in _by_severity(report["findings"][key]):
             where = _where(item)
             extra = f": {_change_text(item['changes'])}" if key == "changed" else ""
             waived = " (waived)" if item["waived"] else ""
             lines.append(f"  {sign} {item['severity'].upper()} {item['rule']} {item['subject']['kind']} "
                          f"{item['subject']['id']}{waived}: {item['message']}{extra}" + (f"  [{where}]" if where else ""))
     return "\n".join(lines) + "\n"
+
+
+def _by_severity(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Most severe first for people to read (the JSON keeps rule, subject order)."""
+    return sorted(findings, key=lambda f: (-Severity(f["severity"]).rank, f["rule"], f["subject"]["id"]))
 
 
 def _cell(value: Any) -> str:
@@ -475,7 +480,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     header = ["Severity", "Rule", "Subject", "Finding", "Where", "What to do"]
     for key, title, changed in (("new", "New findings", False), ("resolved", "Resolved findings", False),
                                 ("changed", "Findings that changed", True)):
-        items = report["findings"][key]
+        items = _by_severity(report["findings"][key])
         if items:
             out += ["", f"### {title} ({len(items)})", ""] + _table(header, finding_rows(items, changed))
 

@@ -535,7 +535,7 @@ def _reads_back(text: str, value: str) -> bool:
         return True
     try:
         return ryaml.loads(f"[{text}]") == [value]
-    except Exception:
+    except Exception:  # noqa: BLE001 - ryaml raises its own error types; any of them means "quote it"
         return False
 
 
@@ -738,7 +738,16 @@ def _run(path: Path, kind: str, entry: dict[str, Any], target: str | None, sourc
     try:
         registration = register_entry(path, kind, entry, file=target)
     except InventoryError:
-        click.echo(f"refused: the inventory with this {kind} would be invalid; nothing was written", err=True)
+        from inventory import load_inventory
+
+        try:
+            load_inventory(path)
+        except InventoryError:
+            click.echo("refused: the inventory is invalid already; fix these problems first (or register "
+                       "what it is missing):", err=True)
+        else:
+            click.echo(f"refused: with this {kind} the inventory would be invalid (lines are those the file "
+                       "would have had):", err=True)
         raise
     click.echo(f"wrote {registration.display}:{registration.line}: {kind} {registration.entry_id!r}"
                + (f" ({entry['from']} → {entry['to']})" if kind == "flow" else "")
