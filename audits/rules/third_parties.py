@@ -116,7 +116,13 @@ def sensitive_to_third_party(ctx: Context, flow: Flow) -> Hit | None:
       over=lambda ctx: [e for e in ctx.inventory.elements.values() if e.state is not State.ANONYMISED],
       remediation="Review who needs the element; cut flows to organisations and countries that do not.",
       example="""
-# email flows to six processors and partners: fires (limit 5, configurable)
+flows:   # email reaches six external organisations (limit 5): fires
+  - {id: f1, from: crm, to: mailer, elements: [email]}
+  - {id: f2, from: crm, to: helpdesk-co, elements: [email]}
+  - {id: f3, from: crm, to: ad-partner, elements: [email]}
+  - {id: f4, from: crm, to: survey-co, elements: [email]}
+  - {id: f5, from: crm, to: host-db, elements: [email]}       # a system operated by host-co
+  - {id: f6, from: host-db, to: backup-co, elements: [email]}  # onward: counts too
 """)
 def wide_exposure(ctx: Context, element: Element) -> Hit | None:
     """The element reaches, directly or onward, more than `max_external_organisations` (5)

@@ -1,0 +1,136 @@
+"""Meta-tests over the rule catalogue (STYLE.md "Tests"): every rule has a unique id, metadata,
+a fixture and a docs entry; the catalogue is SPEC §4's; the generated docs are current; and
+the packages import each other in one direction only."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from audits.catalogue import BY_ID, CATALOGUE, FAMILIES
+from audits.docs import REGENERATE, render_rules_markdown
+from audits.engine import Rule
+from audits.findings import Severity
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "rules"
+DOCS = ROOT / "docs" / "rules.md"
+SPEC = ROOT.parent / "shared" / "SPEC.md"
+
+# SPEC §4, the rule catalogue: the contract.
+SPEC_RULES = {
+    "PUR-001", "PUR-002", "PUR-003", "SPC-001", "CHD-001",
+    "MIN-001", "MIN-002", "MIN-003", "MIN-004",
+    "TRF-001", "TRF-002", "TRF-003", "TRF-004", "TRF-005", "TRF-006", "TRF-007", "TRF-008", "TRF-009", "TRF-010",
+    "TPX-001", "TPX-002", "TPX-003", "TPX-004", "TPX-005",
+    "GOV-001", "GOV-002", "SEC-001", "PIPL-001", "PIPL-002",
+}
+SUBJECT_KINDS = {"organisation", "subject", "element", "purpose", "system", "flow"}
+
+
+def test_catalogue_is_the_specs() -> None:
+    ids = [r.id for r in CATALOGUE]
+    assert len(ids) == len(set(ids)), "duplicate rule ids"
+    assert set(ids) == SPEC_RULES
+    assert len(ids) == 29
+
+
+def test_catalogue_matches_spec_document() -> None:
+    """Where the shared SPEC.md is at hand (beside the repository), its §4 table lists the same ids."""
+    if not SPEC.is_file():
+        pytest.skip(f"{SPEC} not present")
+    text = SPEC.read_text(encoding="utf-8")
+    section = text.split("## 4.", 1)[1].split("\n## 5.", 1)[0]
+    assert set(re.findall(r"^\| ([A-Z]+-\d{3}) \|", section, re.M)) == {r.id for r in CATALOGUE}
+
+
+@pytest.mark.parametrize("rule", CATALOGUE, ids=lambda r: r.id)
+def test_rule_metadata(rule: Rule) -> None:
+    assert re.fullmatch(r"[A-Z]+-\d{3}", rule.id)
+    assert BY_ID[rule.id] is rule
+    assert rule.family in FAMILIES, f"{rule.id}: family {rule.family} has no name in FAMILIES"
+    assert rule.title.strip() and rule.title == rule.title.strip()
+    assert isinstance(rule.severity, Severity)
+    assert rule.legal and all(isinstance(ref, str) and ref.strip() for ref in rule.legal)
+    assert rule.remediation.strip()
+    assert rule.doc.strip(), f"{rule.id}: the check has no docstring saying when it fires"
+    assert {k.strip() for k in rule.subject.split(" or ")} <= SUBJECT_KINDS
+    assert callable(rule.check) and callable(rule.over)
+
+
+@pytest.mark.parametrize("rule", CATALOGUE, ids=lambda r: r.id)
+def test_rule_example_is_yaml(rule: Rule) -> None:
+    assert rule.example.strip(), f"{rule.id}: no example"
+    assert isinstance(yaml.safe_load(rule.example), dict), f"{rule.id}: the example is not a YAML mapping"
+
+
+@pytest.mark.parametrize("rule", CATALOGUE, ids=lambda r: r.id)
+def test_rule_has_fixture(rule: Rule) -> None:
+    folder = FIXTURES / rule.id
+    assert (folder / "inventory.yaml").is_file(), f"no fixture inventory for {rule.id}"
+    assert (folder / "expected.yaml").is_file(), f"no expected.yaml for {rule.id}"
+
+
+@pytest.mark.parametrize("rule", CATALOGUE, ids=lambda r: r.id)
+def test_rule_has_docs_entry(rule: Rule) -> None:
+    text = DOCS.read_text(encoding="utf-8")
+    assert f"### {rule.id}: {rule.title}" in text, f"docs/rules.md has no entry for {rule.id}; run: {REGENERATE}"
+
+
+def test_no_fixture_without_rule() -> None:
+    assert {p.name for p in FIXTURES.iterdir() if p.is_dir()} <= set(BY_ID)
+
+
+def test_docs_are_current() -> None:
+    assert DOCS.is_file(), f"docs/rules.md is missing; run: {REGENERATE}"
+    if DOCS.read_text(encoding="utf-8") != render_rules_markdown():
+        pytest.fail(f"docs/rules.md is stale: the rule catalogue changed. Regenerate it with: {REGENERATE}")
+
+
+# --- layering (STYLE.md "One direction of data") ---------------------------------------------
+
+def _imports(package: str, root: Path = ROOT) -> dict[str, set[str]]:
+    """Per module file of `package`, the absolute modules it imports (anywhere in the file)."""
+    found: dict[str, set[str]] = {}
+    for path in sorted((root / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        names: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names.add(node.module)
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+        found[path.relative_to(root).as_posix()] = names
+    return found
+
+
+def _violations(package: str, forbidden: tuple[str, ...], root: Path = ROOT) -> list[str]:
+    out = []
+    for file, names in _imports(package, root).items():
+        for name in sorted(names):
+            if any(name == f or name.startswith(f + ".") for f in forbidden):
+                out.append(f"{file} imports {name}")
+    return out
+
+
+@pytest.mark.parametrize(("package", "forbidden"), [
+    ("inventory", ("audits", "reports", "flowaudit")),
+    ("audits", ("reports", "flowaudit")),
+    ("reports", ("flowaudit.cli",)),
+])
+def test_layering(package: str, forbidden: tuple[str, ...]) -> None:
+    assert _imports(package), f"no modules found in {package}/"
+    assert not _violations(package, forbidden)
+
+
+def test_layering_check_catches_a_backward_import(tmp_path: Path) -> None:
+    """The checker itself works: a backward import, even inside a function, is reported."""
+    (tmp_path / "inventory").mkdir()
+    (tmp_path / "inventory" / "bad.py").write_text("def f():\n    from audits.engine import run_audit\n")
+    assert _violations("inventory", ("audits",), tmp_path) == [
+        "inventory/bad.py imports audits.engine", "inventory/bad.py imports audits.engine.run_audit"]
