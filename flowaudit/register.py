@@ -254,6 +254,7 @@ def _write_validated(root: Path, sources: list[SourceFile], existing: SourceFile
     real = Path(os.path.realpath(target))  # write through a symlink, don't replace it
     existed = real.exists()
     real.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(real)
     fd, tmp_name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
@@ -283,6 +284,15 @@ def _write_validated(root: Path, sources: list[SourceFile], existing: SourceFile
         raise
     _fsync_dir(real.parent)
     return Registration(kind, entry["id"], entry, target, candidate.display, line, not existed, inventory, sources)
+
+
+def _remove_stale_temporaries(real: Path) -> None:
+    """A writer killed before `os.replace` leaves its hidden temporary file; with the lock held,
+    any such file is a leftover (the loader never reads it, but it need not stay)."""
+    pattern = re.compile(rf"^\.{re.escape(real.name)}\.[A-Za-z0-9_]+\.tmp$")
+    for leftover in real.parent.glob(f".{real.name}.*.tmp"):
+        if pattern.match(leftover.name):
+            leftover.unlink(missing_ok=True)
 
 
 def _umask() -> int:

@@ -266,12 +266,15 @@ def test_a_process_killed_mid_write_leaves_the_old_file(inv: Path) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=10)
     assert (inv / "flows.yaml").read_bytes() == before
+    [leftover] = inv.glob(".flows.yaml.*.tmp")  # the complete new text, never moved into place
+    assert b"crm-to-de-mailer" in leftover.read_bytes()
     assert "crm-to-de-mailer" not in load_inventory(inv).flows  # valid; the hidden temp file is not read
     # the lock died with the process: the next registration goes through
     result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email",
                  "--purposes", "newsletter", "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     assert "crm-to-de-mailer" in load_inventory(inv).flows
+    assert not list(inv.glob(".flows.yaml.*.tmp"))  # the killed writer's leftover is cleaned up
 
 
 # --- splicing edge cases -----------------------------------------------------------------------
