@@ -24,7 +24,8 @@ How the entry is written
 - **Atomic.** The new text goes to a hidden temporary file in the same folder (the loader never
   reads hidden files), is flushed and fsynced, keeps the old file's permissions, replaces the
   file with `os.replace`, and the folder is fsynced. A process killed at any point leaves
-  either the old file or the new one, never half of one.
+  either the old file or the new one, never half of one; the next registration removes a
+  killed writer's leftover temporary file.
 - **Serialised.** One exclusive lock per inventory (`filelock`): `.flowaudit.lock` in an
   inventory folder, `.<file>.lock` beside a one-file inventory. Ids are unique across the
   whole inventory and the target file is chosen by reading every file, so registrations into
