@@ -49,8 +49,9 @@ def flow_carries_unneeded(ctx: Context, flow: Flow) -> Hit | None:
     extra = [e for e in flow.elements if e not in needed]
     if not extra:
         return None
-    why = "has no purpose" if not flow.purposes else f"none of its purposes ({', '.join(flow.purposes)}) needs them"
-    return hit(flow, f"carries {', '.join(extra)}; the flow {why}", elements=extra)
+    why = ("the flow has no purpose" if not flow.purposes
+           else f"none of its purposes ({', '.join(flow.purposes)}) needs {'it' if len(extra) == 1 else 'them'}")
+    return hit(flow, f"carries {', '.join(extra)}; {why}", elements=extra)
 
 
 @rule("MIN-003", title="Every processing activity has a retention period", severity=Severity.MEDIUM,
