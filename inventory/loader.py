@@ -19,9 +19,57 @@ import yaml
 from .errors import InventoryError, Problem
 
 try:  # PyYAML built with libyaml
-    _Loader: type = yaml.CSafeLoader
+    _BaseLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - pure-Python fallback
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """PyYAML's safe loader, strict where an inventory needs it and lenient where the model
+    check says it better: a key given twice in one mapping is an error (YAML requires unique
+    keys; PyYAML would keep the last silently, as ryaml does not), and a scalar that looks like
+    a date, number or boolean but is not one (`2023-13-45`, `!!int many`) stays a string, so
+    that the model reports it against its field instead of the constructor failing unlocated."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        mapping = super().construct_mapping(node, deep=deep)
+        if len(mapping) != len(node.value):  # O(1) on the normal path
+            self._duplicate_key(node)
+        return mapping
+
+    def _duplicate_key(self, node: yaml.MappingNode) -> None:
+        first: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node)
+            try:
+                earlier = first.setdefault(key, key_node)
+            except TypeError:  # unhashable: the base class has said so already
+                continue
+            if earlier is not key_node:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice in this mapping (first on line "
+                    f"{earlier.start_mark.line + 1}); keep one", key_node.start_mark)
+
+    def _lenient(name: str):  # type: ignore[no-untyped-def]  # noqa: N805 - a helper of the class body
+        strict = getattr(_BaseLoader, name)
+
+        def construct(self, node):  # type: ignore[no-untyped-def]
+            try:
+                return strict(self, node)
+            except (ValueError, KeyError, AttributeError, OverflowError):
+                return self.construct_scalar(node)
+
+        return construct
+
+    construct_yaml_timestamp = _lenient("construct_yaml_timestamp")
+    construct_yaml_int = _lenient("construct_yaml_int")
+    construct_yaml_float = _lenient("construct_yaml_float")
+    construct_yaml_bool = _lenient("construct_yaml_bool")
+    del _lenient
+
+
+for _kind in ("timestamp", "int", "float", "bool"):
+    _Loader.add_constructor(f"tag:yaml.org,2002:{_kind}", getattr(_Loader, f"construct_yaml_{_kind}"))
 
 # The fast path: ryaml (Rust, YAML 1.2) parses about six times faster than PyYAML's C loader,
 # whose Python-side composition dominates loading. Files that use anchors, aliases or tags,
@@ -37,6 +85,10 @@ _NEEDS_PYYAML = re.compile(r"[&*]|(?:^|[\s,\[{:-])!", re.M)
 _RYAML_AT = re.compile(r"at line (\d+) column (\d+)")
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
+# An inventory nests six levels (file, section, entry, transfer, scc, value). libyaml's composer
+# recurses in C and crashes the interpreter near 20,000 levels, and ryaml refuses past ~128.
+MAX_DEPTH = 100
+_DEPTH_CHECK_ABOVE = 10_000
 _ID_LINE = re.compile(r"""(?:^|[{,\s-])id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*(?:[,}#]|$)""", re.M)
 
 
@@ -141,6 +193,26 @@ def _aliases(root: yaml.Node) -> yaml.Node | None:
     return None
 
 
+def _too_deep(text: str) -> yaml.Event | None:
+    """The event that opens a collection nested deeper than MAX_DEPTH, if any.
+
+    A level of nesting needs an opening bracket or (block style) at most two more columns, so
+    brackets plus twice the longest line bound the depth; only a file above that bound (never an
+    ordinary inventory file) pays for a pass over the parser's events, stopped at the culprit.
+    """
+    if text.count("[") + text.count("{") + 2 * max(map(len, text.split("\n"))) <= _DEPTH_CHECK_ABOVE:
+        return None
+    depth = 0
+    for event in yaml.parse(text, Loader=_BaseLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return event
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
+
+
 def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     """Parse one file. Anchors and aliases are refused: they make YAML bombs possible and
     an inventory is clearer without them."""
@@ -148,8 +220,8 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            return None, [Problem(display, None, None, "", f"file is {size // 2**20} MiB; the limit is "
-                                  f"{MAX_FILE_BYTES // 2**20} MiB: split it into several files")]
+            return None, [Problem(display, None, None, "", f"file is {_size(size)}; the limit is "
+                                  f"{_size(MAX_FILE_BYTES)}: split it into several files")]
         data = path.read_bytes()
     except OSError as exc:
         return None, [Problem(display, None, None, "", f"cannot read: {exc.strerror or exc}")]
@@ -173,6 +245,11 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     else:
         fast_error = None
     try:
+        deep = _too_deep(text)
+        if deep is not None:
+            m = deep.start_mark
+            return None, [Problem(display, m.line + 1, m.column + 1, "",
+                                  f"nested more than {MAX_DEPTH} levels deep; an inventory needs six")]
         if "&" in text or "*" in text:
             root = yaml.compose(text, Loader=_Loader)
             source._root = root
@@ -194,10 +271,17 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
         if m is None:
             return None, [Problem(display, None, None, "", message)]
         return None, [Problem(display, m.line + 1, m.column + 1, "", f"malformed YAML: {message}")]
+    except yaml.reader.ReaderError as exc:  # a control character, located by its offset
+        line = text.count("\n", 0, exc.position) + 1
+        col = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        return None, [Problem(display, line, col, "", f"malformed YAML: {exc.reason} (U+{code:04X})")]
     except yaml.YAMLError as exc:
         return None, [Problem(display, None, None, "", f"malformed YAML: {exc}")]
     except RecursionError:
         return None, [Problem(display, None, None, "", "malformed YAML: nested too deeply")]
+    except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # an odd explicit tag
+        return None, [Problem(display, None, None, "", f"malformed YAML: cannot construct a value ({exc})")]
     if fast_error is not None:
         # PyYAML accepts what ryaml refused (e.g. a key given twice in one mapping)
         found = _RYAML_AT.search(str(fast_error))
@@ -215,6 +299,10 @@ def _as_source(source: SourceFile, document: Any) -> tuple[SourceFile | None, li
                               f"elements, purposes, systems, flows, waivers), found a {_type_name(document)}")]
     source.document = document
     return source, []
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**20:.0f} MiB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def _type_name(value: object) -> str:

@@ -6,8 +6,9 @@ Whether references resolve across entries is `inventory.validate`'s job.
 
 from __future__ import annotations
 
-import re
 import datetime as dt
+import difflib
+import re
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Literal
@@ -36,9 +37,27 @@ def _norway(value: object) -> object:
     return "NO" if value is False else value
 
 
+# Codes people write that ISO 3166-1 spells otherwise (EL is the EU's code for Greece).
+_COUNTRY_ALIASES = {"UK": "GB", "EL": "GR"}
+
+
+def _country_guess(value: str) -> str:
+    """' (did you mean 'GB'?)' for UK, a lower-case code, an alpha-3 code or a country name."""
+    guess = _COUNTRY_ALIASES.get(value.upper())
+    if guess is None:
+        try:
+            guess = pycountry.countries.lookup(value.strip()).alpha_2
+        except LookupError:
+            return ""
+    return f" (did you mean {guess!r}?)"
+
+
 def _country(value: str) -> str:
     if value not in iso_countries():
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+        if value in REGIONS:
+            raise ValueError(f"{value!r} is a region; only a country code is allowed here (regions are "
+                             "accepted in subject locations only): list the countries, e.g. [DE, FR]")
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{_country_guess(value)}")
     return value
 
 
@@ -46,15 +65,18 @@ def _country_or_region(value: str) -> str:
     if value in REGIONS:
         return value
     if value not in iso_countries():
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code nor one of EEA, EU, WORLD")
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{_country_guess(value)} "
+                         "nor one of the regions EEA, EU, WORLD")
     return value
 
 
 def _period(value: str) -> str:
     if value in RETENTION_KEYWORDS or _DURATION.match(value):
         return value
+    close = difflib.get_close_matches(value, RETENTION_KEYWORDS, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ValueError(
-        f"{value!r} is not an ISO 8601 duration (P3Y, P90D, ...) nor one of "
+        f"{value!r} is not an ISO 8601 duration (P3Y, P90D, P1Y6M, ...){hint} nor one of "
         + ", ".join(sorted(RETENTION_KEYWORDS))
     )
 

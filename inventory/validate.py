@@ -7,6 +7,7 @@ a user fixes a broken inventory in one pass.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -14,7 +15,7 @@ from typing import Any, Iterable
 from pydantic import TypeAdapter, ValidationError
 
 from .errors import InventoryError, Problem
-from .loader import SourceFile
+from .loader import SourceFile, _type_name
 from .models import (
     ID_SECTIONS,
     KIND_OF_SECTION,
@@ -101,6 +102,17 @@ def suggest(value: str, candidates: Iterable[str]) -> str:
     return f" (did you mean {match[0]!r}?)" if match else ""
 
 
+_short = reprlib.Repr()
+_short.maxstring = _short.maxother = 60
+
+
+def _found(value: Any) -> str:
+    """What was written instead, short and safe to print (a value may be huge or deeply nested)."""
+    if value is None:
+        return "an empty value"
+    return f"a {_type_name(value)}" if isinstance(value, (dict, list)) else _short.repr(value)
+
+
 def _field_name(loc: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for step in loc:
@@ -124,27 +136,31 @@ def _pydantic_problem(source: SourceFile, section: str, err: dict[str, Any], raw
     field_name = _field_name(rest) if rest else f"{section}[{index}]"
     kind, message = err["type"], err["msg"]
     given = err.get("input")
-    if kind == "extra_forbidden":
-        model = SECTIONS[section]
-        known = _known_keys(model, rest[:-1])
+    if kind in ("extra_forbidden", "invalid_key"):  # invalid_key: a key that is not even a string
+        known = _known_keys(SECTIONS[section], rest[:-1])
+        field_name = (_field_name(rest[:-1]) + "." if rest[:-1] else "") + str(rest[-1])
         message = f"unknown key {rest[-1]!r}{suggest(str(rest[-1]), known)}; expected one of: {', '.join(known)}"
     elif kind == "missing":
         message = "required field is missing"
     elif kind in ("enum", "literal_error"):
         expected = err.get("ctx", {}).get("expected", "")
         options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
-        message = f"{given!r} is not allowed{suggest(str(given), options)}; expected {expected}"
+        hint = suggest(str(given), options) if isinstance(given, (str, int, float)) else ""
+        message = f"{_found(given)} is not allowed{hint}; expected {expected}"
+    elif kind == "string_pattern_mismatch" and section == "waivers" and rest == ("rule",):
+        message = f"{_found(given)} is not a rule id such as TRF-001"
     elif kind == "string_pattern_mismatch":
-        message = f"{given!r} is not a valid id (lower-case letters, digits, '.', '_', '-', starting with a letter or digit)"
+        message = (f"{_found(given)} is not a valid id (lower-case letters, digits, '.', '_', '-', "
+                   "starting with a letter or digit)")
     elif kind == "model_type" or kind == "dict_type":
-        message = f"expected a mapping, found {type(given).__name__}"
+        message = f"expected a mapping, found {_found(given)}"
     elif kind == "list_type":
-        message = f"expected a list, found {type(given).__name__}: {given!r}"
+        message = f"expected a list, found {_found(given)}"
     else:
         if message.startswith("Value error, "):
             message = message[len("Value error, "):]
-        if given is not None and not isinstance(given, (dict, list)) and repr(given) not in message:
-            message = f"{message} (found {given!r})"
+        if given is None or isinstance(given, (dict, list)) or repr(given) not in message:
+            message = f"{message} (found {_found(given)})"
     return Problem(source.display, line, col, field_name, prefix + message)
 
 
@@ -179,6 +195,7 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
         "purposes": inv.purposes, "systems": inv.systems, "flows": inv.flows,
     }
     broken_ids: set[str] = set()  # entries that failed shape checks: don't cascade into "unknown id"
+    broken_organisations = False  # nor into "no organisation is self"
 
     for source in sources:
         for section, raw in source.document.items():
@@ -193,7 +210,9 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
             if not isinstance(raw, list):
                 line, col = source.locate((section,))
                 problems.append(Problem(source.display, line, col, section,
-                                        f"expected a list of entries, found {type(raw).__name__}"))
+                                        f"expected a list of entries, found {_found(raw)}"))
+                if section == "organisations":
+                    broken_organisations = True
                 continue
             try:
                 entries = _ADAPTERS[section].validate_python(raw)
@@ -203,6 +222,7 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
                 for err in exc.errors():
                     problems.append(_pydantic_problem(source, section, err, raw))
                     failed.add(err["loc"][0])
+                broken_organisations |= section == "organisations"
                 model = SECTIONS[section]
                 valid = []
                 for i, item in enumerate(raw):
@@ -230,14 +250,14 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
                 inv.origins[entry_id] = Origin(source, section, i)
                 table[entry_id] = entry
 
-    problems.extend(_check_references(inv, broken_ids))
+    problems.extend(_check_references(inv, broken_ids, broken_organisations))
     if problems:
         raise InventoryError(problems)
     _apply_defaults(inv)
     return inv
 
 
-def _check_references(inv: Inventory, broken: set[str]) -> list[Problem]:
+def _check_references(inv: Inventory, broken: set[str], broken_organisations: bool = False) -> list[Problem]:
     problems: list[Problem] = []
 
     def where(entry_id: str, *path: Any) -> tuple[str, int | None, int | None]:
@@ -271,10 +291,13 @@ def _check_references(inv: Inventory, broken: set[str]) -> list[Problem]:
             check(owner, field_name, value, i, kinds)
 
     selves = [o for o in inv.organisations.values() if o.relation is Relation.SELF]
-    if len(selves) != 1 and not any(inv.kind_of(b) == "organisation" for b in broken):
+    if len(selves) != 1 and not broken_organisations:
         if not selves:
-            first = inv.sources[0].display if inv.sources else "<inventory>"
-            problems.append(Problem(first, None, None, "organisations",
+            # point at an organisations section when there is one, else at the first file
+            home = next((s for s in inv.sources if "organisations" in s.document), None)
+            file, line, col = (home.display, *home.locate(("organisations",))) if home else (
+                inv.sources[0].display if inv.sources else "<inventory>", None, None)
+            problems.append(Problem(file, line, col, "organisations",
                                     "no organisation has relation: self (the controller); exactly one must"))
         else:
             for org in selves[1:]:
