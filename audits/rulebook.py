@@ -19,7 +19,22 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from inventory.errors import FlowauditError
 from inventory.models import Category, Mechanism, Organisation, Role, iso_countries
 
-RULEBOOK_DIR = Path(__file__).resolve().parent.parent / "data" / "rulebook"
+def _rulebook_dir() -> Path:
+    """data/rulebook in a checkout (and editable installs); in a wheel install, the copy that
+    pyproject's data-files puts under <prefix>/share/flowaudit/rulebook."""
+    import sys
+
+    checkout = Path(__file__).resolve().parent.parent / "data" / "rulebook"
+    if checkout.is_dir():
+        return checkout
+    for prefix in (sys.prefix, sys.base_prefix, "/usr/local", "/usr"):
+        installed = Path(prefix) / "share" / "flowaudit" / "rulebook"
+        if installed.is_dir():
+            return installed
+    return checkout
+
+
+RULEBOOK_DIR = _rulebook_dir()
 
 
 class _Model(BaseModel):

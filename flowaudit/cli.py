@@ -138,6 +138,11 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -220,19 +225,12 @@ def synth(out_dir: Path, flows: int, seed: int) -> None:
 
 
 def _register_commands() -> None:
-    """`register` and `diff` live in their own modules (flowaudit/register.py, flowaudit/diff.py)."""
-    try:
-        from flowaudit.register import register
-    except ImportError:
-        pass
-    else:
-        main.add_command(register)
-    try:
-        from flowaudit.diff import diff
-    except ImportError:
-        pass
-    else:
-        main.add_command(diff)
+    """`register` and `diff` live in their own modules."""
+    from flowaudit.diff import diff
+    from flowaudit.register import register
+
+    main.add_command(register)
+    main.add_command(diff)
 
 
 _register_commands()

@@ -71,6 +71,16 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
 for _kind in ("timestamp", "int", "float", "bool"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_kind}", getattr(_Loader, f"construct_yaml_{_kind}"))
 
+# Read as YAML 1.2 reads, like the ryaml fast path: only true/false are booleans (YAML 1.1 also
+# reads yes, no, on, off, so `country: NO` would be false) and dates stay strings (the models
+# parse them). The meaning of a file never depends on which parser read it.
+_BOOL, _TIMESTAMP = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+    for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
 # The fast path: ryaml (Rust, YAML 1.2) parses about six times faster than PyYAML's C loader,
 # whose Python-side composition dominates loading. Files that use anchors, aliases or tags,
 # and files ryaml rejects, go through PyYAML, which also gives every error its line and column.
