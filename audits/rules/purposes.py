@@ -39,6 +39,8 @@ def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
 
     Elements that no flow collects from data subjects (generated or derived inside the
     organisation) have no collection purpose to compare with; the rule does not judge them.
+    An element collected by flows that state no purpose was collected for none: any later
+    purpose is a new one.
     """
     purposes = ctx.inventory.purposes
     collected_for = ctx.view.collected_for
@@ -49,7 +51,7 @@ def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
             continue
         for e in flow.elements:
             original = collected_for.get(e)
-            if not original or p in original:
+            if original is None or p in original:  # never collected: not judged; collected for nothing: judged
                 continue
             if any(q in purpose.compatible_with or p in purposes[q].compatible_with for q in original):
                 continue
@@ -58,8 +60,9 @@ def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
         return None
     first = pairs[0]
     more = f" (and {len(pairs) - 1} more)" if len(pairs) > 1 else ""
+    collected = ", ".join(first["collected_for"]) or "no stated purpose"
     return hit(flow, f"uses {first['element']!r} for {first['purpose']!r}, but it was collected for "
-                     f"{', '.join(first['collected_for'])} and no compatibility is documented{more}",
+                     f"{collected} and no compatibility is documented{more}",
                pairs=pairs)
 
 
