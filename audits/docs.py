@@ -61,11 +61,11 @@ def render_rules_markdown() -> str:
         "",
         f"<!-- Generated from the rule catalogue by `{REGENERATE}`; do not edit by hand. -->",
         "",
-        f"flowaudit checks an inventory against {len(CATALOGUE)} rules. Each finding names the rule, a "
-        "subject (the inventory entry it is about), the legal references and a remediation. The "
-        "severity below is the default; `[tool.flowaudit.severity]` in a pyproject.toml (or a "
-        "flowaudit.toml) beside the inventory changes it, and a waiver in the inventory marks a finding "
-        "as accepted until it expires.",
+        (f"flowaudit checks an inventory against {len(CATALOGUE)} rules. Each finding names the rule, a "
+         "subject (the inventory entry it is about), the legal references and a remediation. The "
+         "severity below is the default; `[tool.flowaudit.severity]` in a pyproject.toml (or a "
+         "flowaudit.toml) beside the inventory changes it, and a waiver in the inventory marks a finding "
+         "as accepted until it expires."),
         "",
         "| Rule | Title | Severity | Subject |",
         "|---|---|---|---|",

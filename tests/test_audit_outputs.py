@@ -393,7 +393,7 @@ def test_invalid_config_is_exit_2(tmp_path: Path) -> None:
 # --- a rule that raises --------------------------------------------------------------------------
 
 def test_a_rule_that_raises_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(ctx, item):  # noqa: ANN001
+    def broken(ctx, item):
         raise KeyError("no such thing")
 
     catalogue = tuple(dataclasses.replace(r, check=broken) if r.id == "TPX-005" else r

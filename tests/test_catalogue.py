@@ -45,7 +45,7 @@ def test_catalogue_matches_spec_document() -> None:
         pytest.skip(f"{SPEC} not present")
     text = SPEC.read_text(encoding="utf-8")
     section = text.split("## 4.", 1)[1].split("\n## 5.", 1)[0]
-    assert set(re.findall(r"^\| ([A-Z]+-\d{3}) \|", section, re.M)) == {r.id for r in CATALOGUE}
+    assert set(re.findall(r"^\| ([A-Z]+-\d{3}) \|", section, re.MULTILINE)) == {r.id for r in CATALOGUE}
 
 
 @pytest.mark.parametrize("rule", CATALOGUE, ids=lambda r: r.id)

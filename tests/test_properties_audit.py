@@ -21,7 +21,16 @@ from hypothesis import strategies as st
 from audits.catalogue import BY_ID
 from audits.engine import run_audit
 from inventory import load_inventory
-from inventory.models import Category, Frequency, Identifier, LegalBasis, Mechanism, Relation, SpecialCondition, State
+from inventory.models import (
+    Category,
+    Frequency,
+    Identifier,
+    LegalBasis,
+    Mechanism,
+    Relation,
+    SpecialCondition,
+    State,
+)
 
 COUNTRIES = ["DE", "FR", "IE", "NO", "GB", "CN", "US", "IN", "CH", "CA", "JP", "KR", "BR", "SG"]
 LOCATIONS = [*COUNTRIES, "EEA", "EU", "WORLD"]
