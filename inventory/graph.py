@@ -304,7 +304,7 @@ class InventoryView:
                         continue
                     # SPEC §3: first-hop when the exporter got the data directly from the subjects
                     # or holds it in the area (where it is held, not where the exporter is established)
-                    first_hop = (via_collection or bool(collectors.get(exporter.id, 0) & mask)
+                    first_hop = (via_collection or bool(collectors[regime].get(exporter.id, 0) & mask)
                                  or any(c in area for c in origin))
                 else:
                     # PIPL: personal information leaves CN when it goes from CN to outside CN, also
@@ -361,16 +361,18 @@ class InventoryView:
     # --- collection, purposes, reach -------------------------------------------------------
 
     @cached_property
-    def _collector_masks(self) -> dict[str, int]:
-        """Per organisation, the elements it collected directly from data subjects."""
-        masks: dict[str, int] = defaultdict(int)
+    def _collector_masks(self) -> dict[str, dict[str, int]]:
+        """Per regime and organisation, the elements under the regime that it collected directly
+        from data subjects (data of other subjects it got from an exporter stays onward data)."""
+        masks: dict[str, dict[str, int]] = {regime: defaultdict(int) for regime in self._areas}
         for flow in self.inventory.flows.values():
             if self.is_subject(flow.from_):
                 exporter, importer, via = self.parties(flow)
                 collector = exporter if via else importer
                 if collector is not None:
-                    masks[collector.id] |= self._flow_mask[flow.id]
-        return dict(masks)
+                    for regime, found in masks.items():
+                        found[collector.id] |= self.carried(flow, regime)
+        return {regime: dict(found) for regime, found in masks.items()}
 
     def collection_flows(self) -> Iterator[Flow]:
         subjects = self.inventory.subjects
@@ -469,7 +471,8 @@ class InventoryView:
         bits = self._regime_bits[transfer.regime]
 
         def is_start(node: str) -> bool:
-            if any(self.is_subject(f.from_) for f in incoming.get(node, ())):
+            if any(self.is_subject(f.from_) and self.carried(f, transfer.regime) & mask
+                   for f in incoming.get(node, ())):
                 return True
             return any(c in area for c in self.countries(node))
 
