@@ -51,7 +51,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
                     None, None, f"key {key!r} is given twice in this mapping (first on line "
                     f"{earlier.start_mark.line + 1}); keep one", key_node.start_mark)
 
-    def _lenient(name: str):  # type: ignore[no-untyped-def]  # noqa: N805 - a helper of the class body
+    def _lenient(name: str):  # type: ignore[no-untyped-def]  # a helper of the class body, deleted below
         strict = getattr(_BaseLoader, name)
 
         def construct(self, node):  # type: ignore[no-untyped-def]

@@ -9,12 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+)
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
@@ -88,10 +97,33 @@ def _not_a_number(value: object) -> object:
     return value
 
 
+class _JsonSchema:
+    """Extra JSON Schema for an annotated type, computed when a schema is asked for (editors'
+    completion lists the countries and retention keywords); validation does not use it."""
+
+    def __init__(self, extra: Callable[[], dict[str, Any]]):
+        self.extra = extra
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
+        return {**handler(core_schema), **self.extra()}
+
+
+def _countries_schema(regions: bool) -> dict[str, Any]:
+    codes = sorted(iso_countries())
+    return {"enum": [*sorted(REGIONS), *codes] if regions else codes}
+
+
+def _period_schema() -> dict[str, Any]:
+    return {"anyOf": [{"enum": sorted(RETENTION_KEYWORDS)}, {"pattern": _DURATION.pattern}],
+            "examples": ["P3Y", "P90D", "until-account-deletion"]}
+
+
 Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
-Country = Annotated[str, BeforeValidator(_norway), AfterValidator(_country)]
-CountryOrRegion = Annotated[str, BeforeValidator(_norway), AfterValidator(_country_or_region)]
-Period = Annotated[str, AfterValidator(_period)]
+Country = Annotated[str, BeforeValidator(_norway), AfterValidator(_country),
+                    _JsonSchema(lambda: _countries_schema(regions=False))]
+CountryOrRegion = Annotated[str, BeforeValidator(_norway), AfterValidator(_country_or_region),
+                            _JsonSchema(lambda: _countries_schema(regions=True))]
+Period = Annotated[str, AfterValidator(_period), _JsonSchema(_period_schema)]
 
 
 class Relation(StrEnum):
