@@ -166,7 +166,10 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None) -> None:
         result = run(path, as_of, config=load_config(path))
 
         def progress(message: str) -> None:
-            status.update(message)
+            if message.startswith("warning:"):
+                console.print(message, style="yellow", markup=False, highlight=False)
+            else:
+                status.update(message)
 
         written = write_report(result, out_dir, progress=progress)
     for p in written:

@@ -1,0 +1,121 @@
+"""`flowaudit lineage PATH ELEMENT`: where one element comes from and where it goes, in text.
+
+Collection (subjects and where they live), every flow that carries it in order from the
+source (endpoints, countries, operator and relation, and for a restricted transfer its regime,
+mechanism and adequacy), the systems that store it, and the external organisations and
+countries it reaches.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+
+from audits.rulebook import default_rulebook
+from inventory import FlowauditError
+from inventory.graph import InventoryView, Transfer
+from inventory.validate import Inventory, suggest
+
+from .records import country_name
+
+WIDTH = 100
+
+
+def _node(view: InventoryView, node: str) -> str:
+    countries = ", ".join(view.countries(node)) or "?"
+    return f"{view.name(node)} [{node}] ({countries})"
+
+
+def describe_transfer(view: InventoryView, t: Transfer, regime_name: str) -> str:
+    mechanism = t.mechanism.value if t.mechanism else "no mechanism"
+    tr = t.flow.transfer
+    if tr is not None and tr.scc is not None and t.mechanism is not None and t.mechanism.value == "scc":
+        scc = tr.scc
+        mechanism += " " + " ".join(str(x) for x in (scc.module.value if scc.module else None, scc.version) if x)
+    if t.adequate:
+        adequacy = "adequate (" + ", ".join(sorted({a.decision for a in t.adequacy if a.decision})) + ")"
+    else:
+        adequacy = "; ".join(f"{a.country}: {a.reason}" for a in t.adequacy if not a.adequate)
+    hop = "first hop" if t.first_hop else "onward (" + " → ".join(t.path) + ")"
+    return (f"restricted transfer under {regime_name}: {t.exporter.name} → {t.importer.name} to "
+            f"{', '.join(t.destination_countries)}; {mechanism}; {adequacy}; {hop}")
+
+
+def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str:
+    if element_id not in inventory.elements:
+        raise FlowauditError(f"unknown element {element_id!r}{suggest(element_id, inventory.elements)}")
+    rulebook = default_rulebook()
+    view = InventoryView(inventory, rulebook, as_of)
+    element = inventory.elements[element_id]
+    me = inventory.controller
+    out: list[str] = []
+
+    def para(text: str, indent: str = "  ", more: str = "      ") -> None:
+        out.extend(textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=more,
+                                 break_on_hyphens=False) or [indent])
+
+    flag = " (Art. 9 special category)" if element.special else " (Art. 10 criminal data)" if element.criminal else ""
+    out.append(f"Lineage of {element.name!r} [{element_id}] as of {as_of}")
+    out.append(f"  category {element.category.value}{flag}; identifier {element.identifier.value if element.identifier else 'none'}; "
+               f"state {element.state.value}")
+    out.append("")
+
+    flows = view.lineage(element_id)
+    collection = [f for f in flows if view.is_subject(f.from_)]
+    out.append("Collected from")
+    if collection:
+        for f in collection:
+            s = inventory.subjects[f.from_]
+            para(f"{s.name} [{s.id}], living in {', '.join(s.locations) or 'unknown'} → {_node(view, f.to)} "
+                 f"(flow {f.id})")
+    elif element.subjects:
+        for sid in element.subjects:
+            s = inventory.subjects.get(sid)
+            if s is not None:
+                para(f"{s.name} [{s.id}], living in {', '.join(s.locations) or 'unknown'} (no collection flow recorded)")
+    else:
+        para("no collection flow recorded")
+    out.append("")
+
+    out.append(f"Flows carrying it ({len(flows)}), from the source onwards")
+    if not flows:
+        para("none")
+    for i, f in enumerate(flows, start=1):
+        para(f"{i}. {f.id}: {_node(view, f.from_)} → {_node(view, f.to)}", "  ", "       ")
+        operator = view.operator(f.to)
+        if operator is not None:
+            who = f"received by {operator.name} ({operator.relation.value}, {operator.country})"
+        else:
+            who = "received by data subjects"
+        purposes = ", ".join(f.purposes) or "no purpose recorded"
+        para(f"{who}; purposes: {purposes}; {f.frequency.value}", "       ", "       ")
+        transfers = view.transfers_of(f)
+        if transfers:
+            for t in transfers:
+                para(describe_transfer(view, t, rulebook.regimes[t.regime].name), "       ", "         ")
+        else:
+            para("not a restricted transfer", "       ", "       ")
+    out.append("")
+
+    out.append("Stored in")
+    stored = sorted((s for s in inventory.systems.values() if element_id in s.elements), key=lambda s: s.id)
+    if not stored:
+        para("no system records storing it")
+    for s in stored:
+        op = inventory.organisations[s.operator]
+        para(f"{s.name} [{s.id}] in {', '.join(s.locations) or op.country}, operated by {op.name} "
+             f"({op.relation.value}); security: {', '.join(s.security) or 'none recorded'}")
+    out.append("")
+
+    reach = view.reach.get(element_id)
+    orgs = sorted(reach.organisations) if reach else []
+    countries = sorted(reach.countries) if reach else []
+    out.append(f"Reaches {len(orgs)} external organisation{'s' if len(orgs) != 1 else ''} and "
+               f"{len(countries)} countr{'ies' if len(countries) != 1 else 'y'}")
+    for o in orgs:
+        org = inventory.organisations[o]
+        para(f"{org.name} [{o}] ({org.relation.value}, {org.country})")
+    if countries:
+        para("countries: " + ", ".join(f"{c} {country_name(c)}" + (" (controller)" if c == me.country else "")
+                                       for c in countries))
+    return "\n".join(out) + "\n"
