@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 
-def write_report(result: Any, out_dir: Path, progress: Callable[[str], None] | None = None) -> list[Path]:
+def write_report(result: Any, out_dir: Path, progress: Callable[[str], None] | None = None,
+                 label: str | None = None) -> list[Path]:
     """Write ropa.xlsx, report.html, findings.json and dataflow.svg into `out_dir`."""
     from .bundle import write_report as write
 
-    return write(result, out_dir, progress=progress)
+    return write(result, out_dir, progress=progress, label=label)

@@ -166,7 +166,7 @@ def _payload(data: ReportData) -> dict[str, Any]:
     return payload
 
 
-def _bars(counts: list[int], width: float = 220.0) -> list[dict[str, Any]]:
+def _bars(counts: list[int], width: float = 180.0) -> list[dict[str, Any]]:
     """Stacked-bar segments (x, width, colour, title) for one country's transfers by safeguard."""
     total = sum(counts) or 1
     x = 0.0
@@ -199,7 +199,7 @@ def render_html(data: ReportData, diagram_svg: str | None, diagram_note: str | N
     countries = data.countries
     scale = max((c["total"] for c in countries), default=1)
     for c in countries:
-        c["bars"] = _bars(c["safeguards"], 220.0 * math.sqrt(c["total"] / scale) if scale else 220.0)
+        c["bars"] = _bars(c["safeguards"], 180.0 * math.sqrt(c["total"] / scale) if scale else 180.0)
     lineage = []
     reach = data.view.reach
     for e in sorted(inv.elements):

@@ -1,0 +1,140 @@
+"""The data-flow diagram: DOT that hostile labels cannot break, deterministic output, folding
+of large inventories, one element's lineage, and the fallback when graphviz's dot is missing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import require_program
+from flowaudit.api import audit
+from flowaudit.cli import main
+from inventory import FlowauditError
+from reports import diagram, write_report
+from reports.diagram import NO_DOT, render_graph
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "data" / "examples" / "support-community"
+INJECTION = ROOT / "tests" / "fixtures" / "reports" / "injection"
+GOLDEN = ROOT / "tests" / "fixtures" / "reports" / "injection.dot"
+AS_OF = dt.date(2025, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def hostile():  # type: ignore[no-untyped-def]
+    return audit(INJECTION, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def example():  # type: ignore[no-untyped-def]
+    return audit(EXAMPLE, AS_OF)
+
+
+def _dot_nodes_edges(svg: str) -> tuple[int, int]:
+    return len(re.findall(r'<g id="node\d+" class="node"', svg)), len(re.findall(r'<g id="edge\d+" class="edge"', svg))
+
+
+def test_dot_golden(hostile) -> None:  # type: ignore[no-untyped-def]
+    """The DOT of the hostile fixture, byte for byte (regenerate: FLOWAUDIT_REGEN=1 pytest)."""
+    dot = render_graph(hostile, fmt="dot").decode("utf-8")
+    if os.environ.get("FLOWAUDIT_REGEN"):
+        GOLDEN.write_text(dot, encoding="utf-8")
+    assert dot == GOLDEN.read_text(encoding="utf-8")
+    assert render_graph(hostile, fmt="dot") == render_graph(hostile, fmt="dot")
+
+
+def test_hostile_labels_keep_the_graph_whole(hostile) -> None:  # type: ignore[no-untyped-def]
+    require_program("dot", "graphviz draws the diagram")
+    dot = render_graph(hostile, fmt="dot")
+    done = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    svg = done.stdout.decode("utf-8")
+    # subjects: customers; systems: crm, cloud-db; organisation: partner; three flows
+    assert _dot_nodes_edges(svg) == (4, 3)
+    assert "<script" not in svg and "<img" not in svg and "<b>" not in svg
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
+    assert "\\\\server\\share" in svg  # backslashes are literal, not escapes
+    assert render_graph(hostile, fmt="svg") == svg.encode("utf-8")
+
+
+def test_edges_coloured_by_status(hostile) -> None:  # type: ignore[no-untyped-def]
+    dot = render_graph(hostile, fmt="dot").decode("utf-8")
+    edges = {m.group(1): m.group(2) for m in re.finditer(r'^\s*(\S+ -> \S+) \[.*?color="(#[0-9a-f]+)"', dot, re.M)}
+    assert edges['crm -> partner'] == diagram.EDGE["finding"][0]  # TRF-001, no mechanism
+    assert edges['crm -> "cloud-db"'] == diagram.EDGE["waived"][0]  # TRF-004 waived
+    assert edges["customers -> crm"] == diagram.EDGE["plain"][0]
+
+
+def test_clusters_by_country_and_subjects(example) -> None:  # type: ignore[no-untyped-def]
+    dot = render_graph(example, fmt="dot").decode("utf-8")
+    assert "subgraph cluster_subjects" in dot
+    countries = set(re.findall(r"subgraph cluster_country_([A-Z]{2})", dot))
+    assert {"CN", "US"} <= countries
+    assert render_graph(example, fmt="dot") == render_graph(example, fmt="dot")
+
+
+def test_element_lineage_only(example) -> None:  # type: ignore[no-untyped-def]
+    inv = example.inventory
+    element = next(e for e in sorted(inv.elements) if any(e in f.elements for f in inv.flows.values()))
+    dot = render_graph(example, element=element, fmt="dot").decode("utf-8")
+    carrying = [f for f in inv.flows.values() if element in f.elements]
+    assert len(re.findall(r" -> ", dot)) == len({(f.from_, f.to) for f in carrying})
+    assert f"Flows of {element!r}" in dot
+
+
+def test_unknown_element_suggests(example) -> None:  # type: ignore[no-untyped-def]
+    inv = example.inventory
+    element = sorted(inv.elements)[0]
+    with pytest.raises(FlowauditError, match=re.escape(f"did you mean {element!r}")):
+        render_graph(example, element=element + "x", fmt="dot")
+
+
+def test_large_inventories_are_folded(example, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    inv = example.inventory
+    monkeypatch.setattr(diagram, "MAX_NODES", len(inv.subjects) + len(inv.organisations))
+    dot = render_graph(example, fmt="dot").decode("utf-8")
+    assert "aggregated by organisation" in dot
+    assert not any(re.search(rf"^\s*\"?{re.escape(s)}\"? \[", dot, re.M) for s in inv.systems)
+    monkeypatch.setattr(diagram, "MAX_NODES", 3)
+    dot = render_graph(example, fmt="dot").decode("utf-8")
+    assert "aggregated by region" in dot or "aggregated by country" in dot
+    assert not any(re.search(rf"^\s*\"?{re.escape(o)}\"? \[", dot, re.M) for o in inv.organisations)
+
+
+def test_without_dot(example, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))
+    assert render_graph(example, fmt="dot").startswith(b"digraph")
+    for fmt in ("svg", "png"):
+        with pytest.raises(FlowauditError) as caught:
+            render_graph(example, fmt=fmt)
+        assert str(caught.value) == NO_DOT
+    said: list[str] = []
+    out = tmp_path / "report"
+    write_report(example, out, progress=said.append)
+    assert sorted(p.name for p in out.iterdir()) == ["dataflow.svg", "findings.json", "report.html", "ropa.xlsx"]
+    svg = (out / "dataflow.svg").read_text(encoding="utf-8")
+    assert svg.startswith("<svg") and "apt-get install graphviz" in svg
+    assert any(m.startswith("warning:") and "graphviz" in m for m in said)
+    assert "apt-get install graphviz" in (out / "report.html").read_text(encoding="utf-8")
+    run = CliRunner().invoke(main, ["graph", str(EXAMPLE), "--format", "svg"])
+    assert run.exit_code == 2 and "dot program is not installed" in run.output
+
+
+def test_cli_graph(tmp_path: Path) -> None:
+    require_program("dot", "graphviz draws the diagram")
+    out = tmp_path / "g.png"
+    run = CliRunner().invoke(main, ["graph", str(INJECTION), "--format", "png", "-o", str(out),
+                                    "--as-of", "2025-06-01"])
+    assert run.exit_code == 0, run.output
+    assert out.read_bytes().startswith(b"\x89PNG")
+    run = CliRunner().invoke(main, ["graph", str(INJECTION), "--format", "dot", "--element", "health"])
+    assert run.exit_code == 0 and run.output.startswith("digraph")

@@ -1,0 +1,215 @@
+"""report.html in a real browser (Playwright driving Debian's Chromium; never a downloaded one).
+
+The example's report: filters work and the counts shown match findings.json, no console
+error, no network request; a screenshot goes to tests/artifacts/. The hostile fixture's
+report: no dialog fires and no injected element exists, whatever the reader clicks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from conftest import require_program
+from flowaudit.api import audit
+from reports import write_report
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "data" / "examples" / "support-community"
+INJECTION = ROOT / "tests" / "fixtures" / "reports" / "injection"
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+AS_OF = dt.date(2025, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    require_program(CHROMIUM, "the HTML report's browser tests")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _build(path: Path, out: Path) -> Path:
+    write_report(audit(path, AS_OF), out, label=path.relative_to(ROOT).as_posix())
+    return out
+
+
+@pytest.fixture(scope="module")
+def example_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(EXAMPLE, tmp_path_factory.mktemp("browser") / "example")
+
+
+@pytest.fixture(scope="module")
+def hostile_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(INJECTION, tmp_path_factory.mktemp("browser") / "hostile")
+
+
+class Watch:
+    """Console messages, page errors, dialogs and every request a page makes."""
+
+    def __init__(self, page: Any):
+        self.console: list[tuple[str, str]] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", lambda m: self.console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: self.console.append(("pageerror", str(e))))
+        page.on("request", lambda r: self.requests.append(r.url))
+
+        def dialog(d: Any) -> None:
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", dialog)
+
+    @property
+    def errors(self) -> list[tuple[str, str]]:
+        return [m for m in self.console if m[0] in ("error", "pageerror", "warning")]
+
+    def network(self, page_url: str) -> list[str]:
+        return [u for u in self.requests if u != page_url and not u.startswith("data:")]
+
+
+def _count(page: Any, selector: str) -> int:
+    return int(page.locator(selector).get_attribute("data-count"))
+
+
+def _wait_for_count_other_than(page: Any, selector: str, before: int) -> None:
+    """Searches are debounced; poll from here (wait_for_function evaluates strings, which the
+    report's Content Security Policy forbids)."""
+    for _ in range(100):
+        if _count(page, selector) != before:
+            return
+        page.wait_for_timeout(20)
+
+
+def test_example_report_in_a_browser(browser: Any, example_dir: Path) -> None:
+    findings = json.loads((example_dir / "findings.json").read_text(encoding="utf-8"))
+    items = findings["findings"]
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    watch = Watch(page)
+    url = (example_dir / "report.html").as_uri()
+    page.goto(url)
+    page.wait_for_load_state("load")
+
+    # the summary matches findings.json
+    for severity, n in findings["summary"].items():
+        assert _count(page, f".sev-card[data-severity={severity}]") == n, severity
+    assert _count(page, "#summary-total") == len(items)
+    assert _count(page, "#findings-count") == len(items)
+    shown = min(100, len(items))
+    assert page.locator("#findings-table tbody tr").count() == shown
+
+    # severity chips: only the high ones
+    by_severity = Counter(f["severity"] for f in items)
+    for chip in page.locator("#f-severity .chip").all():
+        if chip.get_attribute("data-severity") != "high":
+            chip.click()
+    assert _count(page, "#findings-count") == by_severity["high"]
+    assert set(page.locator("#findings-table tbody tr").evaluate_all(
+        "rows => rows.map(r => r.dataset.severity)")) <= {"high"}
+    page.click("#f-reset")
+    assert _count(page, "#findings-count") == len(items)
+
+    # rule, subject kind and regime filters
+    rule, n = Counter(f["rule"] for f in items).most_common(1)[0]
+    page.select_option("#f-rule", rule)
+    assert _count(page, "#findings-count") == n
+    page.click("#f-reset")
+    kind, n = Counter(f["subject"]["kind"] for f in items).most_common(1)[0]
+    page.select_option("#f-kind", kind)
+    assert _count(page, "#findings-count") == n
+    page.click("#f-reset")
+    gdpr = sum(1 for f in items if f["details"].get("regime") == "gdpr")
+    page.select_option("#f-regime", "gdpr")
+    assert _count(page, "#findings-count") >= gdpr
+    page.click("#f-reset")
+    subject = items[0]["subject"]["id"]
+    page.fill("#f-search", subject)
+    _wait_for_count_other_than(page, "#findings-count", len(items))
+    assert _count(page, "#findings-count") >= sum(1 for f in items if f["subject"]["id"] == subject)
+    page.click("#f-reset")
+
+    # a summary card filters the findings to its severity
+    page.click(".sev-card[data-severity=medium]")
+    assert _count(page, "#findings-count") == by_severity["medium"]
+    page.click("#f-reset")
+
+    # transfers: all listed; a country row filters them
+    result = audit(EXAMPLE, AS_OF)
+    transfers = list(result.view.transfers())
+    assert _count(page, "#transfers-count") == len(transfers)
+    first = page.locator(".country-row").first
+    country = first.get_attribute("data-country")
+    first.click()
+    assert _count(page, "#transfers-count") == sum(1 for t in transfers if country in t.destination_countries)
+
+    # lineage opens lazily; the record, the exposure heat map and the inventory tabs render
+    details = page.locator("details.lineage").first
+    details.locator("summary").click()
+    assert details.locator(".lineage-body h5").count() >= 3
+    controller_purposes = sum(1 for p in result.inventory.purposes.values() if p.role.value == "controller")
+    assert page.locator("#record-cards .record-card").count() == min(20, controller_purposes)
+    assert page.locator("#exposure-host td.v").count() > 0
+    page.click(".tab[data-table=systems]")
+    assert page.locator("#inventory-table tbody tr").count() == min(50, len(result.inventory.systems))
+    assert page.locator("#diagram-host svg").count() == 1
+
+    page.evaluate("window.scrollTo(0, 0)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report.png"))
+    page.locator("#countries").screenshot(path=str(ARTIFACTS / "report-countries.png"))
+    page.locator("#findings").screenshot(path=str(ARTIFACTS / "report-findings.png"))
+
+    assert watch.errors == []
+    assert watch.network(url) == []
+    assert watch.dialogs == []
+    page.close()
+
+
+def test_hostile_report_runs_nothing(browser: Any, hostile_dir: Path) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page)
+    url = (hostile_dir / "report.html").as_uri()
+    page.goto(url)
+    page.wait_for_load_state("load")
+    # reveal everything the script draws: every lineage, every inventory tab, the print view
+    for summary in page.locator("details.lineage > summary").all():
+        summary.click()
+    for tab in ("systems", "recipients", "elements"):
+        page.click(f".tab[data-table={tab}]")
+    page.fill("#f-search", "<script>")
+    _wait_for_count_other_than(page, "#findings-count", 3)
+    page.click("#f-reset")
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")
+    page.wait_for_timeout(100)
+
+    assert watch.dialogs == []
+    injected = page.evaluate("""() => ({
+        img: document.querySelectorAll('img').length,
+        scripts: document.scripts.length,
+        handlers: Array.from(document.querySelectorAll('*')).filter(
+            e => Array.from(e.attributes).some(a => a.name.startsWith('on'))).length,
+        bold: document.querySelectorAll('b, i').length,
+    })""")
+    assert injected == {"img": 0, "scripts": 2, "handlers": 0, "bold": 0}
+    text = page.locator("#findings-table").inner_text()
+    assert "<script>alert(1)</script> Acme GmbH" in text  # shown as text, literally
+    assert '"><img src=x onerror=alert(1)>' in page.locator("#record-cards").inner_text()
+    # defence in depth: the Content Security Policy refuses any script the report did not ship
+    ran = page.evaluate("""() => { const s = document.createElement('script');
+        s.textContent = 'window.__injected = 1'; document.body.append(s); return window.__injected === 1; }""")
+    assert ran is False
+    assert watch.network(url) == []
+    assert [m for m in watch.console if m[0] == "pageerror"] == []
+    page.close()
