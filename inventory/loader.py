@@ -63,24 +63,42 @@ class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
         return construct
 
     construct_yaml_timestamp = _lenient("construct_yaml_timestamp")
-    construct_yaml_int = _lenient("construct_yaml_int")
     construct_yaml_float = _lenient("construct_yaml_float")
     construct_yaml_bool = _lenient("construct_yaml_bool")
     del _lenient
 
 
-for _kind in ("timestamp", "int", "float", "bool"):
+for _kind in ("timestamp", "float", "bool"):
     _Loader.add_constructor(f"tag:yaml.org,2002:{_kind}", getattr(_Loader, f"construct_yaml_{_kind}"))
 
 # Read as YAML 1.2 reads, like the ryaml fast path: only true/false are booleans (YAML 1.1 also
 # reads yes, no, on, off, so `country: NO` would be false) and dates stay strings (the models
 # parse them). The meaning of a file never depends on which parser read it.
+# Numbers likewise: 1e3 and 0o17 are numbers, 007, 1_000, 1:20 stay strings, and YAML 1.1's
+# `=` (value) and `<<` (merge; aliases are refused anyway) are plain strings, as ryaml reads them.
 _BOOL, _TIMESTAMP = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"
+_INT, _FLOAT = "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"
+_YAML_11_ONLY = (_BOOL, _TIMESTAMP, _INT, _FLOAT, "tag:yaml.org,2002:value", "tag:yaml.org,2002:merge")
 _Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _YAML_11_ONLY]
     for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
 }
 _Loader.add_implicit_resolver(_BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_Loader.add_implicit_resolver(_INT, re.compile(
+    r"^[-+]?(?:0|[1-9][0-9]*|0x[0-9a-fA-F]+|0o[0-7]+|0b[01]+)$"), list("-+0123456789"))
+_Loader.add_implicit_resolver(_FLOAT, re.compile(
+    r"^(?:[-+]?(?:(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
+
+
+def _construct_int(loader: yaml.constructor.SafeConstructor, node: yaml.ScalarNode) -> int | str:
+    try:
+        return int(loader.construct_scalar(node), 0)  # 0x.., 0o.., 0b.. as YAML 1.2 writes them
+    except ValueError:  # an explicit `!!int many`: the model reports it against its field
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor(_INT, _construct_int)
 
 # The fast path: ryaml (Rust, YAML 1.2) parses about six times faster than PyYAML's C loader,
 # whose Python-side composition dominates loading. Files that use anchors, aliases or tags,
