@@ -53,6 +53,9 @@ def _guard(func):  # type: ignore[no-untyped-def]
             _fail([f"error: {exc}"])
         except BrokenPipeError:
             sys.exit(0)
+        except OSError as exc:  # an output path that cannot be written (a folder, no permission, ...)
+            target = exc.filename2 or exc.filename  # os.replace(temporary, target) names the target second
+            _fail([f"error: {f'{target}: ' if target else ''}{exc.strerror or exc}"])
 
     return wrapper
 
@@ -89,7 +92,7 @@ def schema(output: Path | None) -> None:
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output:
-        output.write_text(text, encoding="utf-8")
+        _atomic_write(output, text)
     else:
         click.echo(text, nl=False)
 

@@ -746,3 +746,18 @@ def test_schema_offers_countries_and_retention_keywords() -> None:
     assert "EEA" in defs["Subject"]["properties"]["locations"]["items"]["enum"]
     assert "EEA" not in defs["System"]["properties"]["locations"]["items"]["enum"]
     assert "until-account-deletion" in json.dumps(defs["Purpose"]["properties"]["retention"])
+
+
+def test_schema_output_folders_are_created(work: Path) -> None:
+    out = run_cli("schema", "-o", "editor/schemas/flowaudit.schema.json")
+    assert out.code == 0, out.stderr
+    assert json.loads((work / "editor" / "schemas" / "flowaudit.schema.json").read_text()) == _schema()
+
+
+def test_schema_to_a_folder_is_a_clean_error(work: Path) -> None:
+    (work / "taken").mkdir()
+    before = snapshot(work)
+    out = run_cli("schema", "-o", "taken")
+    assert out.code == 2 and "Traceback" not in out.stderr
+    assert out.stderr.strip() == "error: taken: Is a directory"
+    assert snapshot(work) == before  # no temporary file left behind
