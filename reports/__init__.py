@@ -5,8 +5,9 @@ Reads findings and the view; never imported by `inventory` or `audits`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 
 def write_report(result: Any, out_dir: Path, progress: Callable[[str], None] | None = None,

@@ -1,7 +1,9 @@
 """`flowaudit report`: ropa.xlsx, report.html, findings.json and dataflow.svg in one folder.
 
-Everything is written into a temporary folder beside the output folder and moved into place
-only when all four files exist, so an error never leaves a half-written report behind.
+Each file is one renderer from the report data to a path, looked up in `WRITERS` (the HTML
+inlines the diagram, so it is written after it). Everything is written into a temporary
+folder beside the output folder and moved into place only when all four files exist, so an
+error never leaves a half-written report behind.
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from audits import AuditResult
 from inventory import FlowauditError
@@ -21,16 +24,63 @@ from .html import render_html
 from .machine import render_json
 from .records import ReportData
 
-FILES = ("ropa.xlsx", "report.html", "findings.json", "dataflow.svg")
+Progress = Callable[[str], None]
 
 
-def write_report(result: AuditResult, out_dir: Path, progress: Callable[[str], None] | None = None,
+@dataclass
+class _Run:
+    data: ReportData
+    say: Progress
+    diagram_svg: str | None = None  # the <svg> element for the HTML, when dot drew it
+    diagram_note: str | None = None  # why there is no diagram
+
+
+def _findings_json(run: _Run, path: Path) -> None:
+    path.write_text(render_json(run.data.result, run.data.label), encoding="utf-8")
+
+
+def _dataflow_svg(run: _Run, path: Path) -> None:
+    source = Diagram(run.data).build().source
+    if not dot_available():
+        run.diagram_note = NO_DOT
+        run.say(f"warning: {NO_DOT}; dataflow.svg is a placeholder")
+        path.write_bytes(placeholder_svg(NO_DOT))
+        return
+    try:
+        svg = render_source(source, "svg")
+    except FlowauditError as exc:  # dot failed: the rest of the report still matters
+        run.diagram_note = str(exc)
+        run.say(f"warning: {exc}; dataflow.svg is a placeholder")
+        path.write_bytes(placeholder_svg(str(exc)))
+        return
+    run.diagram_svg = strip_prolog(svg.decode("utf-8"))
+    path.write_bytes(svg)
+
+
+def _ropa_xlsx(run: _Run, path: Path) -> None:
+    write_xlsx(run.data, path)
+
+
+def _report_html(run: _Run, path: Path) -> None:
+    html = render_html(run.data, run.diagram_svg, run.diagram_note)
+    path.write_bytes(html.encode("utf-8", "replace"))
+
+
+WRITERS: dict[str, Callable[[_Run, Path], None]] = {
+    "findings.json": _findings_json,
+    "dataflow.svg": _dataflow_svg,
+    "ropa.xlsx": _ropa_xlsx,
+    "report.html": _report_html,
+}
+FILES = ("ropa.xlsx", "report.html", "findings.json", "dataflow.svg")  # the order `write_report` returns
+
+
+def write_report(result: AuditResult, out_dir: Path, progress: Progress | None = None,
                  label: str | None = None) -> list[Path]:
     """Write the four report files into `out_dir` (created if needed); returns their paths.
 
     `label` names the inventory in the files (default: its path relative to the working folder).
     """
-    say = progress or (lambda message: None)
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise FlowauditError(f"{out_dir} exists and is not a folder")
@@ -41,42 +91,15 @@ def write_report(result: AuditResult, out_dir: Path, progress: Callable[[str], N
     except OSError as exc:
         raise FlowauditError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
     try:
-        data = ReportData(result, label)
-
-        say("writing findings.json…")
-        (staging / "findings.json").write_text(render_json(result, data.label), encoding="utf-8")
-
-        say("drawing dataflow.svg…")
-        diagram_svg: str | None = None
-        note: str | None = None
-        source = Diagram(data).build().source
-        if dot_available():
-            try:
-                svg = render_source(source, "svg")
-            except FlowauditError as exc:  # dot vanished or failed: the rest of the report still matters
-                note = str(exc)
-                svg = placeholder_svg(note)
-            else:
-                diagram_svg = strip_prolog(svg.decode("utf-8"))
-        else:
-            note = NO_DOT
-            say(f"warning: {NO_DOT}; dataflow.svg is a placeholder")
-            svg = placeholder_svg(NO_DOT)
-        (staging / "dataflow.svg").write_bytes(svg)
-
-        say("writing ropa.xlsx…")
-        write_xlsx(data, staging / "ropa.xlsx")
-
-        say("writing report.html…")
-        html = render_html(data, diagram_svg, note)
-        (staging / "report.html").write_bytes(html.encode("utf-8", "replace"))
-
+        run = _Run(ReportData(result, label), progress or (lambda message: None))
+        for name, write in WRITERS.items():
+            run.say(f"writing {name}…")
+            write(run, staging / name)
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for name in FILES:
-            target = out_dir / name
-            os.replace(staging / name, target)
-            written.append(target)
+            os.replace(staging / name, out_dir / name)
+            written.append(out_dir / name)
         return written
     except OSError as exc:
         raise FlowauditError(f"cannot write the report to {out_dir}: {exc.strerror or exc}") from exc

@@ -20,13 +20,12 @@ import shutil
 import subprocess
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
 
 import graphviz
 
 from audits import AuditResult
 from inventory import FlowauditError
-from inventory.models import Flow, Relation
+from inventory.models import Flow
 from inventory.validate import suggest
 
 from .records import ReportData, country_name
@@ -264,7 +263,7 @@ class Diagram:
         for (a, b) in sorted(edges):
             edge = edges[(a, b)]
             colour, width = EDGE[edge.status]
-            attrs: dict[str, Any] = {"color": colour, "penwidth": width, "fontcolor": colour}
+            attrs: dict[str, str] = {"color": colour, "penwidth": width, "fontcolor": colour}
             if level == "full" and len(edge.flows) == 1:
                 f = edge.flows[0]
                 names = [inv.elements[e].name for e in f.elements[:8]]
@@ -273,15 +272,15 @@ class Diagram:
                 if edge.mechanisms:
                     attrs["label"] = label(dot_text(", ".join(sorted(edge.mechanisms)), 30))
             else:
-                n = len(edge.flows)
-                text = f"{n} flow{'s' if n != 1 else ''}"
+                count = len(edge.flows)
+                text = f"{count} flow{'s' if count != 1 else ''}"
                 if edge.findings:
                     text += f", {edge.findings} with findings"
                 if level == "full":
                     attrs["label"] = label(text)
                 else:  # no edge labels when folded: they make dot slow; the width and tooltip say it
-                    attrs["penwidth"] = f"{min(6.0, float(width) + math.log10(n)):.2f}"
-                ids = ", ".join(f.id for f in edge.flows[:5]) + (" …" if n > 5 else "")
+                    attrs["penwidth"] = f"{min(6.0, float(width) + math.log10(count)):.2f}"
+                ids = ", ".join(f.id for f in edge.flows[:5]) + (" …" if count > 5 else "")
                 attrs["tooltip"] = dot_text(f"{text}: {ids}", 400)
             g.edge(a, b, **attrs)
         return g
@@ -335,11 +334,11 @@ def placeholder_svg(message: str) -> bytes:
                    "</text>" for i, line in enumerate(lines))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="760" height="{48 + 22 * len(lines)}" '
             f'viewBox="0 0 760 {48 + 22 * len(lines)}"><rect width="100%" height="100%" fill="#f9fafb" '
-            f'stroke="#d1d5db"/>{text}</svg>\n').encode("utf-8")
+            f'stroke="#d1d5db"/>{text}</svg>\n').encode()
 
 
 def strip_prolog(svg: str) -> str:
     """The <svg> element alone, for inlining in HTML: no XML declaration, doctype or comments."""
     start = svg.find("<svg")
-    return re.sub(r"<!--.*?-->", "", svg[start:] if start >= 0 else svg, flags=re.S).strip()
+    return re.sub(r"<!--.*?-->", "", svg[start:] if start >= 0 else svg, flags=re.DOTALL).strip()
 

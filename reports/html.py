@@ -17,8 +17,9 @@ import base64
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jinja2
 
@@ -122,24 +123,26 @@ def _payload(data: ReportData) -> dict[str, Any]:
     flow_index: dict[str, int] = {}
     flows: list[list[Any]] = []
     for element in sorted(data.lineage_orders):
-        for f in data.lineage_orders[element]:
-            if f.id in flow_index:
+        for flow in data.lineage_orders[element]:
+            if flow.id in flow_index:
                 continue
-            flow_index[f.id] = len(flows)
+            flow_index[flow.id] = len(flows)
             texts = [f"{data.regime_name(t.regime)} → {', '.join(t.destination_countries)}: {data.safeguard_detail(t)}"
-                     + ("" if t.first_hop else " (onward)") for t in data.transfers_by_flow.get(f.id, ())]
-            flows.append([s(f.id), node(f.from_), node(f.to), ("finding", "waived", "ok").index(data.flow_status(f.id)),
-                          s.many(texts), s.many(f.purposes)])
+                     + ("" if t.first_hop else " (onward)") for t in data.transfers_by_flow.get(flow.id, ())]
+            flows.append([s(flow.id), node(flow.from_), node(flow.to),
+                          ("finding", "waived", "ok").index(data.flow_status(flow.id)), s.many(texts),
+                          s.many(flow.purposes)])
     lineage = []
     reach = view.reach
     for element in sorted(inv.elements):
-        r = reach.get(element)
+        reached = reach.get(element)
         lineage.append({
             "flows": [flow_index[f.id] for f in data.lineage_orders.get(element, [])],
             "stored": [node(x) for x in data.systems_by_element.get(element, [])],
             "orgs": s.many(f"{inv.organisations[o].name} ({inv.organisations[o].relation.value}, "
-                           f"{inv.organisations[o].country})" for o in sorted(r.organisations)) if r else [],
-            "countries": s.many(f"{c} {country_name(c)}" for c in sorted(r.countries)) if r else [],
+                           f"{inv.organisations[o].country})" for o in sorted(reached.organisations))
+            if reached else [],
+            "countries": s.many(f"{c} {country_name(c)}" for c in sorted(reached.countries)) if reached else [],
             "subjects": s.many(f"{inv.subjects[x].name} ({', '.join(inv.subjects[x].locations)})"
                                for x in inv.elements[element].subjects if x in inv.subjects),
         })

@@ -65,14 +65,15 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str
     out.append("Collected from")
     if collection:
         for f in collection:
-            s = inventory.subjects[f.from_]
-            para(f"{s.name} [{s.id}], living in {', '.join(s.locations) or 'unknown'} → {_node(view, f.to)} "
-                 f"(flow {f.id})")
+            subject = inventory.subjects[f.from_]
+            para(f"{subject.name} [{subject.id}], living in {', '.join(subject.locations) or 'unknown'} → "
+                 f"{_node(view, f.to)} (flow {f.id})")
     elif element.subjects:
         for sid in element.subjects:
-            s = inventory.subjects.get(sid)
-            if s is not None:
-                para(f"{s.name} [{s.id}], living in {', '.join(s.locations) or 'unknown'} (no collection flow recorded)")
+            listed = inventory.subjects.get(sid)
+            if listed is not None:
+                para(f"{listed.name} [{listed.id}], living in {', '.join(listed.locations) or 'unknown'} "
+                     "(no collection flow recorded)")
     else:
         para("no collection flow recorded")
     out.append("")
@@ -98,13 +99,13 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str
     out.append("")
 
     out.append("Stored in")
-    stored = sorted((s for s in inventory.systems.values() if element_id in s.elements), key=lambda s: s.id)
+    stored = sorted((sy for sy in inventory.systems.values() if element_id in sy.elements), key=lambda sy: sy.id)
     if not stored:
         para("no system records storing it")
-    for s in stored:
-        op = inventory.organisations[s.operator]
-        para(f"{s.name} [{s.id}] in {', '.join(s.locations) or op.country}, operated by {op.name} "
-             f"({op.relation.value}); security: {', '.join(s.security) or 'none recorded'}")
+    for system in stored:
+        op = inventory.organisations[system.operator]
+        para(f"{system.name} [{system.id}] in {', '.join(system.locations) or op.country}, operated by {op.name} "
+             f"({op.relation.value}); security: {', '.join(system.security) or 'none recorded'}")
     out.append("")
 
     reach = view.reach.get(element_id)

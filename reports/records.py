@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from audits import AuditResult, Severity, default_rulebook
 from audits.catalogue import BY_ID, FAMILIES
@@ -293,8 +294,8 @@ class ReportData:
             ("Contact details", me.contact or "not recorded"),
             ("Representative (Art. 27)", f"{rep.name} ({country_name(rep.country)})" if rep else "none recorded"),
             ("Data protection officer", join((dpo.name, dpo.email), ", ") if dpo else "none recorded"),
-            ("Joint controllers", join((f"{o.name} ({o.country})" + (f", {o.contact}" if o.contact else "")
-                                        for o in joint)) or "none"),
+            ("Joint controllers", join(f"{o.name} ({o.country})" + (f", {o.contact}" if o.contact else "")
+                                        for o in joint) or "none"),
             ("Record as of", self.as_of.isoformat()),
             ("Inventory", self.label),
         ]
@@ -630,7 +631,7 @@ class ReportData:
                    "Certifications", "BCR group", "Authorised sub-processors", "Public body", "Receives personal data",
                    "Elements received", "Flows in", "Findings", "Source (inventory)")
         receiving = self.view.receiving_organisations
-        flows_in = Counter()
+        flows_in: Counter[str] = Counter()
         for flow in inv.flows.values():
             op = self.view.operator(flow.to)
             if op is not None:
@@ -659,7 +660,7 @@ class ReportData:
         orgs = sorted({o for r in reach.values() for o in r.organisations} | set(self.received),
                       key=lambda o: (inv.organisations[o].relation.value, o))
         col = {o: i for i, o in enumerate(orgs)}
-        rows = []
+        rows: list[dict[str, Any]] = []
         for e in sorted(inv.elements):
             r = reach.get(e)
             values: list[int | None] = [None] * len(orgs)
@@ -673,7 +674,7 @@ class ReportData:
                 rows.append({"element": e, "name": inv.elements[e].name, "category": inv.elements[e].category.value,
                              "values": values})
         # the most exposed elements first: most organisations reached, then most flows
-        rows.sort(key=lambda r: (-sum(v is not None for v in r["values"]), -sum(v or 0 for v in r["values"]),
+        rows.sort(key=lambda r: (-sum(1 for v in r["values"] if v is not None), -sum(v or 0 for v in r["values"]),
                                  r["element"]))
         return {
             "organisations": [{"id": o, "name": inv.organisations[o].name,
@@ -718,5 +719,16 @@ def lineage_order(view: InventoryView, carrying: list[Flow]) -> list[Flow]:
     return sorted(carrying, key=lambda f: (depth.get(f.from_, 1 << 30), f.id))
 
 
-__all__ = ["ReportData", "Table", "SAFEGUARDS", "SAFEGUARD_TEXT", "STATUSES", "SEVERITY_NAMES", "country_name",
-           "inventory_label", "retention_text", "lineage_order", "Severity"]
+__all__ = [
+    "SAFEGUARDS",
+    "SAFEGUARD_TEXT",
+    "SEVERITY_NAMES",
+    "STATUSES",
+    "ReportData",
+    "Severity",
+    "Table",
+    "country_name",
+    "inventory_label",
+    "lineage_order",
+    "retention_text",
+]

@@ -99,7 +99,7 @@ def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
 
 
 def test_nothing_half_written_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import reports.bundle as bundle
+    from reports import bundle
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device")
@@ -227,7 +227,7 @@ def test_html_is_inert_for_hostile_strings(hostile: tuple[object, Path]) -> None
     lowered = html.lower()
     for needle in ("<img", "<svg onload", "<b>bold", "<b>html", "</script><script"):
         assert needle not in lowered, needle
-    data = re.search(r'<script type="application/json" id="flowaudit-data">(.*?)</script>', html, re.S)
+    data = re.search(r'<script type="application/json" id="flowaudit-data">(.*?)</script>', html, re.DOTALL)
     assert data and "<" not in data.group(1) and "\u2028" not in data.group(1)
     strings = json.loads(data.group(1))["strings"]
     assert any("<script>alert(1)</script>" in s for s in strings)
