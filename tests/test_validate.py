@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -761,3 +762,11 @@ def test_schema_to_a_folder_is_a_clean_error(work: Path) -> None:
     assert out.code == 2 and "Traceback" not in out.stderr
     assert out.stderr.strip() == "error: taken: Is a directory"
     assert snapshot(work) == before  # no temporary file left behind
+
+
+@pytest.mark.parametrize("encode", [lambda t: t.replace("\n", "\r\n").encode(),
+                                    lambda t: b"\xef\xbb\xbf" + t.encode()], ids=["crlf", "bom"])
+def test_windows_line_ends_and_byte_order_mark_keep_lines_right(work: Path, encode: Any) -> None:
+    files = mutate(BASE, "data.yaml", "count: 25000", "count: many")
+    out = broken(work, {**files, "data.yaml": encode(files["data.yaml"])})
+    assert "'many'" in out.at("inv/data.yaml", line_of(files["data.yaml"], "count: many"), 5)
