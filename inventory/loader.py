@@ -20,7 +20,7 @@ import yaml
 from .errors import InventoryError, Problem
 
 try:  # PyYAML built with libyaml
-    _BaseLoader: type = yaml.CSafeLoader
+    _BaseLoader: Any = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - pure-Python fallback
     _BaseLoader = yaml.SafeLoader
 
@@ -293,7 +293,7 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
         deep = _too_deep(text)
         if deep is not None:
             m = deep.start_mark
-            return None, [Problem(display, m.line + 1, m.column + 1, "",
+            return None, [Problem(display, m.line + 1 if m else None, m.column + 1 if m else None, "",
                                   f"nested more than {MAX_DEPTH} levels deep; an inventory needs six")]
         if "&" in text or "*" in text:
             root = yaml.compose(text, Loader=_Loader)

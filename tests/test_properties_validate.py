@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 
 from inventory import Inventory, InventoryError, load_inventory, loader
 
-SETTINGS = settings(max_examples=110, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 COUNTRIES = ["DE", "FR", "IE", "NO", "US", "GB", "CN", "JP", "IN", "BR", "CH", "CA"]
 REGIONS = ["EEA", "EU", "WORLD"]
@@ -405,7 +405,7 @@ number_like = (st.sampled_from(TRICKY)
                | st.from_regex(r"\A[-+]?(?:[0-9]{0,3}\.?[0-9]{0,3})(?:[eE][-+]?[0-9]{1,2})?\Z"))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(value=number_like)
 def test_a_plain_scalar_means_the_same_to_both_readers(value: str) -> None:
     """`name: 1e3` is a number, `name: 007` a string, whichever reader takes the file."""
