@@ -91,24 +91,26 @@ def measure_size(flows: int, seed: int, repeat: int, timeout: float, steps: tupl
             f"written in {synth_s:.2f} s")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         for step in steps:
-            best, peak, problem = float("inf"), 0.0, None
+            best, best_cpu, peak, problem = float("inf"), float("inf"), 0.0, None
             for _ in range(repeat):
                 out = tmp / f"report-{step}"
                 shutil.rmtree(out, ignore_errors=True)
                 cmd, ok = step_command(step, inventory, out)
-                wall, rss, rc, err = run_measured(cmd, env=env, cwd=ROOT, timeout=timeout)
+                wall, cpu, rss, rc, err = run_measured(cmd, env=env, cwd=ROOT, timeout=timeout)
                 if rc not in ok:
                     problem = "timeout" if rc == -9 else f"exit {rc}"
                     log(f"  {step}: {problem}\n{_indent(err)}")
                     break
-                best, peak = min(best, wall), max(peak, rss)
+                best, best_cpu, peak = min(best, wall), min(best_cpu, cpu), max(peak, rss)
             row[f"{step}_s"] = None if problem else best
+            row[f"{step}_cpu"] = None if problem else best_cpu
             row[f"{step}_mb"] = None if problem else peak
             row[f"{step}_problem"] = problem
             if not problem:
-                log(f"  {step:<8} {best:8.2f} s   peak {peak:7.0f} MB")
+                log(f"  {step:<8} {best:8.2f} s   CPU {best_cpu:8.2f} s   peak {peak:7.0f} MB")
         if row.get("audit_s") and row.get("loader_s"):
             row["ratio"] = row["audit_s"] / row["loader_s"]
+            row["ratio_cpu"] = row["audit_cpu"] / row["loader_cpu"]
         return row
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -127,13 +129,16 @@ def _cell(row: dict[str, Any], key: str, fmt: str = "{:.2f}") -> str:
 
 def markdown(rows: list[dict[str, Any]], steps: tuple[str, ...]) -> str:
     head = ["N flows", "systems", "files MB", "C-loader s", "validate s", "audit s", "audit/loader", "report s",
-            "peak MB loader / validate / audit / report"]
+            "peak MB loader / validate / audit / report", "CPU s loader / validate / audit / report",
+            "audit/loader (CPU)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for r in rows:
         peaks = " / ".join(_cell(r, f"{s}_mb", "{:.0f}") if s in steps else "–" for s in STEPS)
+        cpus = " / ".join(_cell(r, f"{s}_cpu", "{:.2f}") if s in steps else "–" for s in STEPS)
         lines.append("| " + " | ".join([
             f"{r['flows']:,}", f"{r['systems']:,}", f"{r['mb']:.1f}", _cell(r, "loader_s"), _cell(r, "validate_s"),
-            _cell(r, "audit_s"), _cell(r, "ratio"), _cell(r, "report_s"), peaks]) + " |")
+            _cell(r, "audit_s"), _cell(r, "ratio"), _cell(r, "report_s"), peaks, cpus,
+            _cell(r, "ratio_cpu")]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -148,11 +153,12 @@ def verdict(rows: list[dict[str, Any]]) -> list[str]:
         linear = growth <= scale * LINEAR_SLACK
         out.append(f"- audit time growth {a['flows']:,} → {b['flows']:,} flows (×{scale:.1f}): ×{growth:.2f} "
                    f"({'near-linear' if linear else 'faster than linear'}; "
-                   f"loader ×{b['loader_s'] / a['loader_s']:.2f})")
+                   f"CPU ×{b['audit_cpu'] / a['audit_cpu']:.2f}; loader ×{b['loader_s'] / a['loader_s']:.2f})")
     if timed:
         big = timed[-1]
         ok = big.get("ratio") is not None and big["ratio"] <= AUDIT_OVER_LOADER_BAR
-        out.append(f"- audit / C loader at {big['flows']:,} flows: {big.get('ratio', float('nan')):.2f} "
+        out.append(f"- audit / C loader at {big['flows']:,} flows: {big.get('ratio', float('nan')):.2f} wall, "
+                   f"{big.get('ratio_cpu', float('nan')):.2f} CPU "
                    f"({'meets' if ok else 'misses'} the bar of {AUDIT_OVER_LOADER_BAR:g})")
     peaks = [(r["flows"], s, r[f"{s}_mb"]) for r in rows for s in STEPS if r.get(f"{s}_mb")]
     if peaks:
@@ -163,6 +169,13 @@ def verdict(rows: list[dict[str, Any]]) -> list[str]:
     for flows, step, problem in failed:
         out.append(f"- {step} at {flows:,} flows did not complete: {problem}")
     return out
+
+
+def _load() -> str:
+    try:
+        return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "unknown"
 
 
 def machine() -> str:
@@ -194,8 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     rows = [measure_size(n, args.seed, args.repeat, args.timeout, steps, args.keep) for n in sizes]
     command = "python benchmarks/bench.py " + " ".join(argv if argv is not None else sys.argv[1:])
     text = [f"# flowaudit benchmark ({dt.date.today().isoformat()})", "",
-            (f"`{command.strip()}` — {machine()}; each step a fresh process, wall clock "
-             f"(best of {args.repeat}), peak RSS of that process."), "", markdown(rows, steps)]
+            (f"`{command.strip()}` — {machine()}, load average before the run {_load()}; each step a fresh "
+             f"process: wall clock and CPU time (best of {args.repeat}), peak RSS of that process. "
+             "CPU time is the steadier figure when other work shares the machine."), "", markdown(rows, steps)]
     text += verdict(rows)
     if args.fides:
         from fides_compare import compare
