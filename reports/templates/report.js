@@ -395,11 +395,11 @@
       var pager = new Pager(host, {
         size: 50,
         head: [["#", "num"], ["Flow"], ["From"], ["To"], ["Transfer"], ["Status"]],
-        render: function (fi) {
+        render: function (fi, i) {
           var f = L.flows[fi];
           var transfer = ts(f[4]);
           return h("tr", null, [
-            h("td", "num", fmt(e.flows.indexOf(fi) + 1)),
+            h("td", "num", fmt(i + 1)),
             h("td", null, [h("code", null, t(f[0])), h("div", "rule-title", ts(f[5]).join(", "))]),
             h("td", "wrap-cell", nodeText(f[1])),
             h("td", "wrap-cell", [h("div", null, nodeText(f[2])), h("div", "rule-title", t(L.nodes[f[2]][4]))]),
