@@ -31,7 +31,7 @@ from inventory.validate import suggest
 from .records import ReportData, country_name
 
 MAX_NODES = 300  # above this, or MAX_EDGES, the drawing folds nodes together (dot is superlinear)
-MAX_EDGES = 600
+MAX_EDGES = 400
 MAX_FOLDED_EDGES = 300  # an aggregated drawing with more edges than this is a hairball: fold further
 REGION_NODE = "region."  # + a regime id: the countries of a regime's area, folded into one node
 SUBJECTS_NODE = "subjects.ALL"  # at country and region level every category of data subjects is one node
