@@ -35,7 +35,8 @@ class AdequacyDecision(Protocol):
 class Jurisdictions(Protocol):
     """What the view needs to know of the law (implemented by `audits.rulebook.Rulebook`)."""
 
-    regime_ids: tuple[str, ...]
+    @property
+    def regime_ids(self) -> tuple[str, ...]: ...
 
     def area(self, regime: str, as_of: dt.date) -> frozenset[str]: ...
 

@@ -36,9 +36,9 @@ def representative_missing(ctx: Context, org: Organisation) -> Hit | None:
     if org.representative is not None and org.representative.country in area:
         return None
     if org.representative is not None:
-        return hit(org, f"{org.name!r} ({org.country}) collects data of EEA subjects; its representative is in "
+        return hit(org, f"'{org.name}' ({org.country}) collects data of EEA subjects; its representative is in "
                         f"{org.representative.country}, outside the EEA", subjects=eea_subjects)
-    return hit(org, f"{org.name!r} ({org.country}) collects data of EEA subjects ({', '.join(eea_subjects)}) "
+    return hit(org, f"'{org.name}' ({org.country}) collects data of EEA subjects ({', '.join(eea_subjects)}) "
                     "and has no Art. 27 representative in the EEA", subjects=eea_subjects)
 
 
@@ -62,7 +62,7 @@ def record_incomplete(ctx: Context, item: Purpose | Organisation) -> Hit | None:
     if isinstance(item, Organisation):
         if item.contact:
             return None
-        return hit(item, f"controller {item.name!r} has no contact details for the record", missing=["contact"])
+        return hit(item, f"controller '{item.name}' has no contact details for the record", missing=["contact"])
     missing = []
     if not item.subjects:
         missing.append("subjects")
@@ -74,7 +74,7 @@ def record_incomplete(ctx: Context, item: Purpose | Organisation) -> Hit | None:
         missing.append("security of " + ", ".join(insecure))
     if not missing:
         return None
-    return hit(item, f"the record for {item.name!r} lacks {'; '.join(missing)}", missing=missing)
+    return hit(item, f"the record for '{item.name}' lacks {'; '.join(missing)}", missing=missing)
 
 
 @rule("SEC-001", title="Credentials are hashed and special categories encrypted at rest", severity=Severity.HIGH,
@@ -98,7 +98,7 @@ def storage_unprotected(ctx: Context, system: System) -> Hit | None:
         problems.append(f"special categories ({', '.join(special)}) without encryption-at-rest")
     if not problems:
         return None
-    return hit(system, f"{system.name!r} stores {'; '.join(problems)}", problems=problems)
+    return hit(system, f"'{system.name}' stores {'; '.join(problems)}", problems=problems)
 
 
 RULES = (representative_missing, record_incomplete, storage_unprotected)

@@ -28,7 +28,7 @@ def element_not_needed(ctx: Context, element: Element) -> Hit | None:
                                 ("stored", element.id in view.stored_elements)) if present]
     if not how:
         return None
-    return hit(element, f"{element.name!r} is {' and '.join(how)} but no purpose needs it", how=how)
+    return hit(element, f"'{element.name}' is {' and '.join(how)} but no purpose needs it", how=how)
 
 
 @rule("MIN-002", title="A flow carries only what its purposes need", severity=Severity.MEDIUM,
@@ -66,7 +66,7 @@ purposes:
 def retention_missing(ctx: Context, purpose: Purpose) -> Hit | None:
     """A purpose without `retention`: the record of processing must state time limits for erasure."""
     if purpose.retention is None:
-        return hit(purpose, f"{purpose.name!r} has no retention period")
+        return hit(purpose, f"'{purpose.name}' has no retention period")
     return None
 
 

@@ -76,7 +76,7 @@ purposes:
 def legal_basis_missing(ctx: Context, purpose: Purpose) -> Hit | None:
     """A purpose without `legal_basis`: processing without an Art. 6(1) basis is unlawful."""
     if purpose.legal_basis is None:
-        return hit(purpose, f"processing activity {purpose.name!r} has no Art. 6(1) legal basis")
+        return hit(purpose, f"processing activity '{purpose.name}' has no Art. 6(1) legal basis")
     return None
 
 
@@ -109,7 +109,7 @@ def dpia_missing(ctx: Context, purpose: Purpose) -> Hit | None:
         reasons.append("special categories (" + ", ".join(special) + ")")
     if not reasons:
         return None
-    return hit(purpose, f"{purpose.name!r} involves {' and '.join(reasons)} but has no DPIA", reasons=reasons)
+    return hit(purpose, f"'{purpose.name}' involves {' and '.join(reasons)} but has no DPIA", reasons=reasons)
 
 
 @rule("SPC-001", title="Special-category and criminal data have an Art. 9(2) / Art. 10 condition",
@@ -130,7 +130,7 @@ def special_condition_missing(ctx: Context, purpose: Purpose) -> Hit | None:
     special = [e for e in purpose.elements if elements[e].special or elements[e].criminal]
     if not special:
         return None
-    return hit(purpose, f"{purpose.name!r} processes {', '.join(special)} without an Art. 9(2)/10 condition",
+    return hit(purpose, f"'{purpose.name}' processes {', '.join(special)} without an Art. 9(2)/10 condition",
                elements=special)
 
 
@@ -162,7 +162,7 @@ def parental_consent_missing(ctx: Context, purpose: Purpose) -> Hit | None:
     for s in children:
         for loc in inv.subjects[s].locations:
             where[loc] = ages.countries.get(loc, ages.default)
-    return hit(purpose, f"{purpose.name!r} rests on consent and concerns children ({', '.join(children)}) "
+    return hit(purpose, f"'{purpose.name}' rests on consent and concerns children ({', '.join(children)}) "
                         "without parental consent", subjects=children, age_of_consent=where)
 
 

@@ -26,7 +26,7 @@ def processor_without_dpa(ctx: Context, org: Organisation) -> Hit | None:
         return None
     if org.id not in ctx.view.receiving_organisations:
         return None
-    return hit(org, f"{org.relation.value} {org.name!r} receives personal data without a data-processing agreement")
+    return hit(org, f"{org.relation.value} '{org.name}' receives personal data without a data-processing agreement")
 
 
 def _processor_to_subprocessor(ctx: Context) -> list[Flow]:
@@ -60,7 +60,7 @@ def unauthorised_subprocessor(ctx: Context, flow: Flow) -> Hit | None:
     assert exporter is not None and importer is not None
     if importer.id in exporter.subprocessors:
         return None
-    return hit(importer, f"sub-processor {importer.name!r} receives data from {exporter.name!r}, which is not "
+    return hit(importer, f"sub-processor '{importer.name}' receives data from '{exporter.name}', which is not "
                          "authorised to engage it", processors=[exporter.id], flows=[flow.id])
 
 
@@ -107,7 +107,7 @@ def sensitive_to_third_party(ctx: Context, flow: Flow) -> Hit | None:
             found[e] = reasons
     if not found:
         return None
-    return hit(flow, f"{', '.join(found)} reach {importer.relation.value} {importer.name!r}",
+    return hit(flow, f"{', '.join(found)} reach {importer.relation.value} '{importer.name}'",
                importer=importer.id, elements=found)
 
 
@@ -143,7 +143,7 @@ def wide_exposure(ctx: Context, element: Element) -> Hit | None:
         parts.append(f"{len(countries)} countries besides {home} (limit {max_countries})")
     if not parts:
         return None
-    return hit(element, f"{element.name!r} reaches {' and '.join(parts)}",
+    return hit(element, f"'{element.name}' reaches {' and '.join(parts)}",
                organisations=organisations, countries=countries)
 
 
@@ -157,7 +157,7 @@ organisations:
 def joint_controller_without_arrangement(ctx: Context, org: Organisation) -> Hit | None:
     """A joint controller without `arrangement`."""
     if org.relation is Relation.JOINT_CONTROLLER and org.arrangement is None:
-        return hit(org, f"joint controller {org.name!r} has no Art. 26 arrangement")
+        return hit(org, f"joint controller '{org.name}' has no Art. 26 arrangement")
     return None
 
 
