@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 from pathlib import Path
 from typing import Iterable
 
@@ -12,7 +13,12 @@ from inventory import Inventory, load_inventory
 
 def load(path: str | Path) -> Inventory:
     """Load and validate an inventory (raises `inventory.InventoryError` with every problem)."""
-    return load_inventory(path)
+    inventory = load_inventory(path)
+    # The inventory lives as long as the run: move it out of the collector's sight, so that the
+    # audit's allocations don't make it rescan millions of loaded objects (a third of the audit
+    # time at 100,000 flows). Plain reference counting still frees it.
+    gc.freeze()
+    return inventory
 
 
 def audit(inventory: Inventory | str | Path, as_of: dt.date | None = None, *, config: Config | None = None,

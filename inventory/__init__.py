@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 from .errors import FlowauditError, InventoryError, Problem
@@ -14,7 +15,15 @@ def load_inventory(path: str | Path) -> Inventory:
 
     Raises `InventoryError` listing every problem, each with file, line, column and field.
     """
-    return build_inventory(read_files(Path(path)))
+    # Loading allocates millions of objects and frees almost none: the cyclic garbage collector
+    # would scan them again and again for nothing (a quarter of the load time at 100,000 flows).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return build_inventory(read_files(Path(path)))
+    finally:
+        if enabled:
+            gc.enable()
 
 
 __all__ = ["FlowauditError", "Inventory", "InventoryError", "Problem", "load_inventory"]

@@ -110,7 +110,17 @@ except ImportError:  # pragma: no cover - optional speed-up
     _ryaml = None
 if os.environ.get("FLOWAUDIT_YAML", "").lower() == "pyyaml":
     _ryaml = None
-_NEEDS_PYYAML = re.compile(r"[&*]|(?:^|[\s,\[{:-])!", re.M)
+# An anchor, alias or tag is a token: after a line start, a space or a flow indicator. Quoted text
+# can match too ("a *b"): that file merely takes the slower PyYAML path. (ryaml would also stop an
+# alias bomb, "repetition limit exceeded", so a miss here is never unsafe.)
+_NODE_PROPERTY = re.compile(r"(?:^|[\s\[{,])[&*!]\S", re.M)
+
+
+def _needs_pyyaml(text: str) -> bool:
+    # substring tests run at C speed; the regular expression only when one of them hits
+    if "&" not in text and "*" not in text and "!" not in text:
+        return False
+    return _NODE_PROPERTY.search(text) is not None
 _RYAML_AT = re.compile(r"at line (\d+) column (\d+)")
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -278,7 +288,7 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     if text.startswith("\ufeff"):
         text = text[1:]
     source = SourceFile(path, display, text)
-    if _ryaml is not None and not _NEEDS_PYYAML.search(text) and _shallow_flow(data):
+    if _ryaml is not None and not _needs_pyyaml(text) and _shallow_flow(data):
         try:
             document = _ryaml.loads(text)
         except Exception as exc:  # ryaml's own error types; PyYAML below locates the problem
