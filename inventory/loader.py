@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import yaml
@@ -104,6 +105,7 @@ _Loader.add_constructor(_INT, _construct_int)
 # whose Python-side composition dominates loading. Files that use anchors, aliases or tags,
 # and files ryaml rejects, go through PyYAML, which also gives every error its line and column.
 # FLOWAUDIT_YAML=pyyaml forces PyYAML throughout (the benchmark uses it for comparison).
+_ryaml: ModuleType | None
 try:
     import ryaml as _ryaml
 except ImportError:  # pragma: no cover - optional speed-up
@@ -113,7 +115,7 @@ if os.environ.get("FLOWAUDIT_YAML", "").lower() == "pyyaml":
 # An anchor, alias or tag is a token: after a line start, a space or a flow indicator. Quoted text
 # can match too ("a *b"): that file merely takes the slower PyYAML path. (ryaml would also stop an
 # alias bomb, "repetition limit exceeded", so a miss here is never unsafe.)
-_NODE_PROPERTY = re.compile(r"(?:^|[\s\[{,])[&*!]\S", re.M)
+_NODE_PROPERTY = re.compile(r"(?:^|[\s\[{,])[&*!]\S", re.MULTILINE)
 
 
 def _needs_pyyaml(text: str) -> bool:
@@ -128,7 +130,7 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 # recurses in C and crashes the interpreter near 20,000 levels, and ryaml refuses past ~128.
 MAX_DEPTH = 100
 _DEPTH_CHECK_ABOVE = 10_000
-_ID_LINE = re.compile(r"""(?:^|[{,\s-])id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*(?:[,}#]|$)""", re.M)
+_ID_LINE = re.compile(r"""(?:^|[{,\s-])id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*(?:[,}#]|$)""", re.MULTILINE)
 
 
 @dataclass
@@ -242,13 +244,19 @@ def _too_deep(text: str) -> yaml.Event | None:
     if text.count("[") + text.count("{") + 2 * max(map(len, text.split("\n"))) <= _DEPTH_CHECK_ABOVE:
         return None
     depth = 0
-    for event in yaml.parse(text, Loader=_BaseLoader):
-        if isinstance(event, yaml.CollectionStartEvent):
-            depth += 1
-            if depth > MAX_DEPTH:
-                return event
-        elif isinstance(event, yaml.CollectionEndEvent):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_BaseLoader):
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.MarkedYAMLError as exc:
+        # newer libyaml stops deep nesting itself, scanning ahead of the events we count
+        if "nesting depth" in str(exc) and exc.problem_mark is not None:
+            return yaml.Event(exc.problem_mark, exc.problem_mark)
+        raise
     return None
 
 
@@ -285,13 +293,12 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     except UnicodeDecodeError as exc:
         line, col = _line_col_of_offset(data, exc.start)
         return None, [Problem(display, line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x})")]
-    if text.startswith("\ufeff"):
-        text = text[1:]
+    text = text.removeprefix("\ufeff")
     source = SourceFile(path, display, text)
     if _ryaml is not None and not _needs_pyyaml(text) and _shallow_flow(data):
         try:
             document = _ryaml.loads(text)
-        except Exception as exc:  # ryaml's own error types; PyYAML below locates the problem
+        except Exception as exc:  # noqa: BLE001 - ryaml's own error types; PyYAML below locates the problem
             fast_error: Exception | None = exc
         else:
             fast_error = None
@@ -340,9 +347,9 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
     if fast_error is not None:
         # PyYAML accepts what ryaml refused (e.g. a key given twice in one mapping)
         found = _RYAML_AT.search(str(fast_error))
-        line, col = (int(found.group(1)), int(found.group(2))) if found else (None, None)
+        at_line, at_col = (int(found.group(1)), int(found.group(2))) if found else (None, None)
         message = _RYAML_AT.sub("", str(fast_error).split("\n")[0]).strip().rstrip(",")
-        return None, [Problem(display, line, col, "", f"malformed YAML: {message}")]
+        return None, [Problem(display, at_line, at_col, "", f"malformed YAML: {message}")]
     return _as_source(source, document)
 
 

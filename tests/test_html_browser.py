@@ -157,6 +157,7 @@ def test_example_report_in_a_browser(browser: Any, example_dir: Path) -> None:
     # lineage opens lazily; the record, the exposure heat map and the inventory tabs render
     details = page.locator("details.lineage").first
     details.locator("summary").click()
+    details.locator(".lineage-body h5").nth(2).wait_for()  # filled in on toggle: wait, don't race
     assert details.locator(".lineage-body h5").count() >= 3
     controller_purposes = sum(1 for p in result.inventory.purposes.values() if p.role.value == "controller")
     assert page.locator("#record-cards .record-card").count() == min(20, controller_purposes)
