@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from inventory.graph import InventoryView
 from inventory.validate import Inventory
@@ -32,7 +33,7 @@ class Rule:
     legal: tuple[str, ...]
     remediation: str
     subject: str  # the kind of subject its findings name
-    over: Callable[["Context"], Iterable[Any]]
+    over: Callable[[Context], Iterable[Any]]
     check: Check
     doc: str
     example: str
@@ -43,7 +44,7 @@ class Rule:
 
 
 def rule(rule_id: str, *, title: str, severity: Severity, legal: tuple[str, ...], remediation: str,
-         subject: str, over: Callable[["Context"], Iterable[Any]], example: str = "") -> Callable[[Check], Rule]:
+         subject: str, over: Callable[[Context], Iterable[Any]], example: str = "") -> Callable[[Check], Rule]:
     """Declare a rule; the module's RULES tuple lists it for the catalogue."""
 
     def wrap(check: Check) -> Rule:
@@ -136,14 +137,14 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
     severity = context.config.severity.get(r.id, r.severity)
     try:
         items = list(r.over(context))
-    except Exception as exc:  # a broken rule is reported, never a silent pass
+    except Exception as exc:  # noqa: BLE001 - a broken rule is reported, never a silent pass
         errors.append(_error(r, "inventory", context.inventory.controller.id, exc))
         return
     for item in items:
         try:
             out = r.check(context, item)
             hits = [out] if isinstance(out, Hit) else list(out or ())
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - likewise for one subject; the others still run
             kind, ident = _subject_of(item)
             errors.append(_error(r, kind, ident, exc))
             continue

@@ -20,7 +20,7 @@ class Severity(StrEnum):
         """Higher is more severe."""
         return _RANK[self]
 
-    def at_least(self, other: "Severity") -> bool:
+    def at_least(self, other: Severity) -> bool:
         return self.rank >= other.rank
 
 

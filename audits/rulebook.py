@@ -9,15 +9,17 @@ Art. 8 ages of consent. `Rulebook` answers the questions the inventory's graph v
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from inventory.errors import FlowauditError
 from inventory.models import Category, Mechanism, Organisation, Role, iso_countries
+
 
 def _rulebook_dir() -> Path:
     """data/rulebook in a checkout (and editable installs); in a wheel install, the copy that
@@ -53,7 +55,7 @@ class Membership(_Model):
     until: dt.date | None = None
 
     @model_validator(mode="after")
-    def _checked(self) -> "Membership":
+    def _checked(self) -> Membership:
         _check_country(self.country)
         return self
 
@@ -84,7 +86,7 @@ class Decision(_Model):
     notes: str | None = None
 
     @model_validator(mode="after")
-    def _checked(self) -> "Decision":
+    def _checked(self) -> Decision:
         _check_country(self.country)
         if self.until is not None and self.until <= self.date:
             raise ValueError(f"{self.country} {self.decision}: ends before it starts")
@@ -189,12 +191,12 @@ class Rulebook:
     def regime_ids(self) -> tuple[str, ...]:
         return tuple(self.regimes)
 
-    @lru_cache(maxsize=64)
+    @lru_cache(maxsize=64)  # noqa: B019 - one Rulebook lives for the whole run (default_rulebook)
     def area(self, regime: str, as_of: dt.date) -> frozenset[str]:
         """Countries where `regime` applies on `as_of`."""
         return frozenset(m.country for m in self.regimes[regime].members if m.applies(as_of))
 
-    @lru_cache(maxsize=4096)
+    @lru_cache(maxsize=4096)  # noqa: B019 - as above: keeping that Rulebook alive is intended
     def regimes_of_location(self, location: str, as_of: dt.date) -> frozenset[str]:
         """Regimes that protect data collected from subjects located in a country or region."""
         region = self.regions.get(location)
@@ -226,7 +228,7 @@ def _read(path: Path) -> dict:
     with path.open(encoding="utf-8") as handle:
         data = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     if not isinstance(data, dict):
-        raise ValueError(f"{path.name}: expected a mapping")
+        raise TypeError(f"{path.name}: expected a mapping")
     return data
 
 

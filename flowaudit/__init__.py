@@ -12,6 +12,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .api import audit, load, report  # noqa: E402
+from .api import audit, load, report
 
 __all__ = ["__version__", "audit", "load", "report"]

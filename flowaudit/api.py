@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from audits import AuditResult, Config, load_config, run_audit
 from inventory import Inventory, load_inventory

@@ -227,7 +227,7 @@ def _resolve_file(root: Path, file: str | Path) -> Path:
 
 
 def _all_ids(sources: Iterable[SourceFile]) -> set[str]:
-    ids = set()
+    ids: set[str] = set()
     for source in sources:
         for values in source.document.values():
             if isinstance(values, list):
@@ -608,8 +608,9 @@ def _names(value: Any, ident: str) -> bool:
 
 # --- the commands ------------------------------------------------------------------------------
 
-_SEVERITY_STYLE = {"critical": {"fg": "white", "bg": "red", "bold": True}, "high": {"fg": "red", "bold": True},
-                   "medium": {"fg": "yellow"}, "low": {"fg": "cyan"}, "info": {"dim": True}}
+_SEVERITY_STYLE: dict[str, dict[str, Any]] = {  # keyword arguments of click.style
+    "critical": {"fg": "white", "bg": "red", "bold": True}, "high": {"fg": "red", "bold": True},
+    "medium": {"fg": "yellow"}, "low": {"fg": "cyan"}, "info": {"dim": True}}
 
 
 def _list_option(name: str, help_text: str, required: bool = False):  # type: ignore[no-untyped-def]

@@ -14,11 +14,23 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict, deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from .models import Category, Element, Flow, Identifier, Mechanism, Organisation, Relation, Role, State, System
+from .models import (
+    Category,
+    Element,
+    Flow,
+    Identifier,
+    Mechanism,
+    Organisation,
+    Relation,
+    Role,
+    State,
+    System,
+)
 from .validate import Inventory
 
 if TYPE_CHECKING:
@@ -74,7 +86,7 @@ class Transfer:
     first_hop: bool
     adequacy: tuple[Adequacy, ...]
     via_collection: bool = False  # collection into a processor's system abroad (SPEC §3)
-    _view: "InventoryView | None" = field(default=None, repr=False)
+    _view: InventoryView | None = field(default=None, repr=False)
 
     @property
     def mechanism(self) -> Mechanism | None:
@@ -516,7 +528,7 @@ class InventoryView:
         """Every flow carrying the element, sources first (breadth-first from collection)."""
         carrying = [f for f in self.inventory.flows.values() if element in f.elements]
         depth: dict[str, int] = {}
-        queue = deque()
+        queue: deque[str] = deque()
         for f in carrying:
             if self.is_subject(f.from_):
                 depth.setdefault(f.from_, 0)
@@ -538,7 +550,7 @@ class InventoryView:
         return sorted(carrying, key=lambda f: (depth.get(f.from_, 1 << 30), f.id))
 
     @cached_property
-    def graph(self) -> "nx.MultiDiGraph":
+    def graph(self) -> nx.MultiDiGraph:
         """The networkx graph, built on first use (diagrams, lineage, ad-hoc analysis)."""
         import networkx as nx
 

@@ -93,7 +93,8 @@ def _period(value: str) -> str:
 def _not_a_number(value: object) -> object:
     # pydantic would read 2024 as a Unix timestamp; an inventory date is always written out.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise ValueError("expected an ISO 8601 date such as 2024-05-31")
+        # ValueError, not TypeError: pydantic turns only the former into a validation error
+        raise ValueError("expected an ISO 8601 date such as 2024-05-31")  # noqa: TRY004
     return value
 
 
@@ -327,7 +328,7 @@ class Element(Entry):
     identifier: Identifier | None = None
     state: State = State.IDENTIFIED
 
-    def model_post_init(self, __context: object) -> None:
+    def model_post_init(self, context: object, /) -> None:
         if self.identifier is None:
             self.identifier = DEFAULT_IDENTIFIER.get(self.category, Identifier.NONE)
 

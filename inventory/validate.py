@@ -9,15 +9,16 @@ from __future__ import annotations
 import difflib
 import reprlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
 from .errors import InventoryError, Problem
 from .loader import SourceFile, _type_name
 from .models import (
-    ID_SECTIONS,
     KIND_OF_SECTION,
     SECTIONS,
     Element,
@@ -123,7 +124,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _pydantic_problem(source: SourceFile, section: str, err: dict[str, Any], raw: list[Any]) -> Problem:
+def _pydantic_problem(source: SourceFile, section: str, err: ErrorDetails, raw: list[Any]) -> Problem:
     loc = tuple(err["loc"])
     index, rest = loc[0], loc[1:]
     # pydantic puts validator names such as 'function-after[...]' in some locations: drop them
@@ -157,8 +158,7 @@ def _pydantic_problem(source: SourceFile, section: str, err: dict[str, Any], raw
     elif kind == "list_type":
         message = f"expected a list, found {_found(given)}"
     else:
-        if message.startswith("Value error, "):
-            message = message[len("Value error, "):]
+        message = message.removeprefix("Value error, ")
         if given is None or isinstance(given, (dict, list)) or repr(given) not in message:
             message = f"{message} (found {_found(given)})"
     return Problem(source.display, line, col, field_name, prefix + message)
@@ -355,8 +355,10 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
 
 
 def _table(inv: Inventory, kind: str) -> dict[str, Any]:
-    return {"organisation": inv.organisations, "subject": inv.subjects, "element": inv.elements,
-            "purpose": inv.purposes, "system": inv.systems, "flow": inv.flows}[kind]
+    tables: dict[str, dict[str, Any]] = {
+        "organisation": inv.organisations, "subject": inv.subjects, "element": inv.elements,
+        "purpose": inv.purposes, "system": inv.systems, "flow": inv.flows}
+    return tables[kind]
 
 
 def _check_cycles(inv: Inventory) -> list[Problem]:

@@ -6,7 +6,8 @@ Each renderer is a function from the audit result to a string, looked up in `REN
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from audits import AuditResult, Severity
@@ -100,8 +101,8 @@ def render_junit(result: AuditResult, inventory_label: str) -> str:
         by_rule.setdefault(f.rule, []).append(f)
     failing = sum(1 for f in result.findings if not f.waived)
     lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             f'<testsuites name={quoteattr(TOOL + " " + inventory_label)} tests="{max(1, len(result.findings))}" '
-             f'failures="{failing}">']
+             (f'<testsuites name={quoteattr(TOOL + " " + inventory_label)} tests="{max(1, len(result.findings))}" '
+              f'failures="{failing}">')]
     for rule_id, findings in by_rule.items():
         rule = BY_ID.get(rule_id)
         title = rule.title if rule else rule_id

@@ -53,7 +53,7 @@ def pipl_exports(ctx: Context) -> list[PiplExport]:
     for t in ctx.view.transfers("pipl"):
         flow = t.flow
         exempt = bool(flow.purposes) and all(
-            inv.purposes[p].legal_basis is not None and inv.purposes[p].legal_basis.value in exempt_bases
+            (basis := inv.purposes[p].legal_basis) is not None and basis.value in exempt_bases
             for p in flow.purposes)
         subject_ids = {s for e in t.elements for s in e.subjects
                        if any("pipl" in regimes_of(loc, ctx.as_of) for loc in inv.subjects[s].locations)}

@@ -7,7 +7,7 @@ keeps one finding per rule and flow, with the regimes concerned in its details.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable
+from collections.abc import Iterable
 
 from inventory.graph import Transfer
 from inventory.models import Flow, Identifier, Mechanism, State, TiaOutcome
@@ -180,6 +180,7 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
     if tia is None or tia.date is None:
         return hit(t, f"{_describe(t)} under {t.mechanism.value} has no transfer-impact assessment",
                    **_details(t, problem="no-tia"))
+    assert transfer is not None  # the TIA came from it
     if tia.outcome is TiaOutcome.NOT_ACCEPTABLE:
         return hit(t, f"{_describe(t)}: the TIA of {tia.date} found the transfer not acceptable, yet it goes on",
                    severity=Severity.CRITICAL, **_details(t, problem="not-acceptable", tia_date=tia.date))
@@ -209,7 +210,9 @@ def derogation_not_occasional(ctx: Context, flow: Flow) -> Hit | None:
     transfers (Guidelines 2/2018, section 1)."""
     if flow.frequency.value == "occasional":
         return None
-    mechanism = flow.transfer.mechanism  # type: ignore[union-attr]
+    transfer = flow.transfer
+    assert transfer is not None and transfer.mechanism is not None  # `over` picked it by its mechanism
+    mechanism = transfer.mechanism
     return hit(flow, f"relies on the Art. 49 derogation {mechanism.value} for a {flow.frequency.value} transfer",
                mechanism=mechanism.value, frequency=flow.frequency.value)
 
