@@ -30,12 +30,13 @@ environment. Usage:
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -311,34 +312,48 @@ class Measured(NamedTuple):
     stderr_tail: str
 
 
+# Runs one step and reports on it. It is a small interpreter of its own (-S, no imports beyond
+# os, time, json and resource) because on Linux a process's ru_maxrss starts from the high-water
+# mark of the process it was forked from: measured straight from the benchmark, whose own
+# footprint grows with the inventories it writes, every step would look at least that big.
+_WRAPPER = """
+import json, os, resource, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.posix_spawnp(argv[0], argv, os.environ)
+_, status = os.waitpid(pid, 0)
+wall = time.perf_counter() - start
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(report, "w") as f:
+    json.dump({"wall": wall, "cpu": ru.ru_utime + ru.ru_stime, "maxrss_kb": ru.ru_maxrss,
+               "returncode": os.waitstatus_to_exitcode(status)}, f)
+"""
+
+
 def run_measured(cmd: list[str], *, stdout=subprocess.DEVNULL, env: dict[str, str] | None = None,
                  cwd: Path | None = None, timeout: float | None = None) -> Measured:
-    """Run `cmd` in a fresh child process and measure it.
+    """Run `cmd` in a fresh child process (through `_WRAPPER`) and measure it.
 
-    Peak RSS and CPU time come from the rusage that wait4 returns for this very child
-    (ru_maxrss is in kB on Linux), not from RUSAGE_CHILDREN, which would carry the maximum
-    of earlier children. CPU time (user + system) is reported beside the wall clock because
-    it barely moves when other processes share the machine; the wall clock does.
+    CPU time (user + system) is reported beside the wall clock because it barely moves when
+    other processes share the machine; the wall clock does.
     """
-    with tempfile.TemporaryFile() as err:
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=stdout, stderr=err, env=env, cwd=cwd)
-        deadline = None if timeout is None else start + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if deadline is not None and time.perf_counter() > deadline:
-                proc.kill()
-                pid, status, usage = os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                return Measured(float("inf"), float("inf"), usage.ru_maxrss / 1024, -9, "timeout")
-            time.sleep(0.005)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        err.seek(0)
-        tail = err.read()[-3000:].decode("utf-8", "replace")
-    return Measured(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode, tail)
+    with tempfile.TemporaryDirectory(prefix="flowaudit-measure-") as tmp:
+        report = Path(tmp) / "measured.json"
+        err_path = Path(tmp) / "stderr"
+        with err_path.open("wb") as err:
+            proc = subprocess.Popen([sys.executable, "-S", "-c", _WRAPPER, str(report), *cmd], stdout=stdout,
+                                    stderr=err, env=env, cwd=cwd, start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return Measured(float("inf"), float("inf"), 0.0, -9, "timeout")
+        tail = err_path.read_bytes()[-3000:].decode("utf-8", "replace")
+        if not report.exists():
+            return Measured(float("inf"), float("inf"), 0.0, proc.returncode or -1, tail or "the wrapper failed")
+        m = json.loads(report.read_text(encoding="utf-8"))
+    return Measured(m["wall"], m["cpu"], m["maxrss_kb"] / 1024, m["returncode"], tail)
 
 
 def compare(sizes: tuple[int, ...] = DEFAULT_SIZES, work: Path | None = None, timeout: float = 3600,
@@ -383,8 +398,6 @@ def compare(sizes: tuple[int, ...] = DEFAULT_SIZES, work: Path | None = None, ti
 
 
 def _count_findings(path: Path) -> int:
-    import json
-
     try:
         return len(json.loads(path.read_text(encoding="utf-8"))["findings"])
     except (OSError, ValueError, KeyError):
