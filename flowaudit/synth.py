@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -684,7 +685,7 @@ class _System:
         return self.locations[0]
 
 
-def _weighted(rng: random.Random, pairs: list[tuple[str, float]]) -> str:
+def _weighted(rng: random.Random, pairs: Sequence[tuple[str, float]]) -> str:
     return rng.choices([p[0] for p in pairs], weights=[p[1] for p in pairs])[0]
 
 
@@ -1354,13 +1355,14 @@ class _Synth:
             base = sum(SUBJECTS[s][4] for s in p.subjects)
             volume = _round2(base * rng.choice([0.002, 0.01, 0.05, 0.1, 0.3, 0.6, 1.0]))
         # cross-border?
+        assert importer is not None  # a flow always ends at a system or an organisation
         if src[0] == "s":
             src_regime = _subject_regime(src_countries)
             # collection into a processor's system is the controller's disclosure to it (SPEC §3)
             exporter = 0 if self.orgs[importer].processor else importer
         else:
             src_regime = _regime(src_countries[0])
-        assert importer is not None and exporter is not None
+        assert exporter is not None
         dests = list(dst_countries)
         imp_cc = self.orgs[importer].country
         if imp_cc not in dests:
