@@ -526,7 +526,11 @@ class InventoryView:
 
     def lineage(self, element: str) -> list[Flow]:
         """Every flow carrying the element, sources first (breadth-first from collection)."""
-        carrying = [f for f in self.inventory.flows.values() if element in f.elements]
+        return self.order_lineage([f for f in self.inventory.flows.values() if element in f.elements])
+
+    def order_lineage(self, carrying: list[Flow]) -> list[Flow]:
+        """Flows carrying one element, sources first: breadth-first from the collection flows
+        (or, when nothing is collected, from the nodes no carrying flow enters)."""
         depth: dict[str, int] = {}
         queue: deque[str] = deque()
         for f in carrying:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -691,32 +691,8 @@ class ReportData:
         breadth-first from collection), computed for all elements in one pass over the flows."""
         out: dict[str, list[Flow]] = {}
         for element, carrying in self.flows_by_element.items():
-            out[element] = lineage_order(self.view, carrying)
+            out[element] = self.view.order_lineage(carrying)
         return out
-
-
-def lineage_order(view: InventoryView, carrying: list[Flow]) -> list[Flow]:
-    """The ordering of `InventoryView.lineage` for an element's flows (kept identical)."""
-    depth: dict[str, int] = {}
-    for f in carrying:
-        if view.is_subject(f.from_):
-            depth.setdefault(f.from_, 0)
-    if not depth:
-        targets = {f.to for f in carrying}
-        for f in carrying:
-            if f.from_ not in targets:
-                depth.setdefault(f.from_, 0)
-    queue = deque(depth)
-    by_from: dict[str, list[Flow]] = defaultdict(list)
-    for f in carrying:
-        by_from[f.from_].append(f)
-    while queue:
-        node = queue.popleft()
-        for f in by_from.get(node, ()):
-            if f.to not in depth:
-                depth[f.to] = depth[node] + 1
-                queue.append(f.to)
-    return sorted(carrying, key=lambda f: (depth.get(f.from_, 1 << 30), f.id))
 
 
 __all__ = [
@@ -729,6 +705,5 @@ __all__ = [
     "Table",
     "country_name",
     "inventory_label",
-    "lineage_order",
     "retention_text",
 ]
