@@ -21,7 +21,7 @@ FAMILIES = {
     "TPX": "Third-party exposure",
     "GOV": "Governance and records",
     "SEC": "Security",
-    "PIPL": "China (PIPL)",
+    "PIPL": "China",
 }
 
 
