@@ -231,7 +231,7 @@ class Diagram:
             if status == "finding":
                 edge.findings += 1
             for t in self.data.transfers_by_flow.get(f.id, ()):
-                edge.mechanisms.add(t.mechanism.value if t.mechanism else "no safeguard")
+                edge.mechanisms.add(t.mechanism.value if t.mechanism else ("adequacy" if t.adequate else "no safeguard"))
 
         me = self.data.controller
         title = (f"Flows of {element!r} ({inv.elements[element].name})" if element else "Data flows") + \
