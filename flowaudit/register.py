@@ -70,7 +70,7 @@ import yaml
 from audits import AuditResult, Finding, Severity, load_config
 from flowaudit.cli import DATE, SEVERITY_CHOICE, _guard, _split
 from inventory import FlowauditError, Inventory, InventoryError
-from inventory.loader import SourceFile, discover, read_file
+from inventory.loader import SourceFile, discover, read_file, read_files
 from inventory.models import ID_PATTERN
 from inventory.validate import build_inventory
 
@@ -151,17 +151,7 @@ def register_entry(path: str | Path, kind: str, entry: dict[str, Any], *, file: 
 
 def _read_sources(root: Path) -> list[SourceFile]:
     """The inventory's files as they are now; a malformed one refuses the registration."""
-    problems = []
-    sources = []
-    files = [root] if root.is_file() else _discover_or_empty(root)
-    for f in files:
-        source, found = read_file(f)
-        problems.extend(found)
-        if source is not None:
-            sources.append(source)
-    if problems:
-        raise InventoryError(problems)
-    return sources
+    return read_files(root, [root] if root.is_file() else _discover_or_empty(root))
 
 
 def _discover_or_empty(root: Path) -> list[Path]:

@@ -371,11 +371,12 @@ def _type_name(value: object) -> str:
     return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), type(value).__name__)
 
 
-def read_files(path: Path) -> list[SourceFile]:
-    """Parse every inventory file at `path`; all problems are collected before raising."""
+def read_files(path: Path, files: list[Path] | None = None) -> list[SourceFile]:
+    """Parse every inventory file at `path` (or the `files` given); all problems are collected
+    before raising."""
     problems: list[Problem] = []
     sources: list[SourceFile] = []
-    for file in discover(path):
+    for file in discover(path) if files is None else files:
         source, found = read_file(file)
         problems.extend(found)
         if source is not None:
