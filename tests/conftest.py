@@ -24,6 +24,19 @@ def require_program(path_or_name: str, why: str) -> None:
         pytest.skip(message)
 
 
+def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
+    """Write `files` (relative name → text or bytes) below `root`, creating folders; returns root."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        target = root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    return root
+
+
 @pytest.fixture
 def example_path() -> Path:
     return EXAMPLE

@@ -21,6 +21,7 @@ from typing import Any
 from unittest import mock
 
 import yaml
+from conftest import write_tree
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -216,14 +217,7 @@ def layouts(draw: st.DrawFn, inv: dict[str, list[dict[str, Any]]]) -> dict[str, 
     return out
 
 
-def write(root: Path, files: dict[str, str | bytes]) -> None:
-    for name, content in files.items():
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content, encoding="utf-8")
+write = write_tree
 
 
 @contextlib.contextmanager

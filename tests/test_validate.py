@@ -22,6 +22,7 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import write_tree
 
 from flowaudit.cli import main
 from inventory import InventoryError, load_inventory, loader
@@ -147,16 +148,7 @@ def mutate(files: dict[str, str], name: str, old: str, new: str) -> dict[str, st
     return {**files, name: files[name].replace(old, new)}
 
 
-def write(root: Path, files: dict[str, str | bytes]) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            target.write_bytes(content)
-        else:
-            target.write_text(content, encoding="utf-8")
-    return root
+write = write_tree
 
 
 def line_of(text: str, needle: str) -> int:
