@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inventory.errors import FlowauditError
+from flowaudit.inventory.errors import FlowauditError
 
 from .engine import Rule
 from .rules import governance, minimisation, pipl, purposes, third_parties, transfers

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inventory.errors import FlowauditError
+from flowaudit.inventory.errors import FlowauditError
 
 from .findings import Severity
 

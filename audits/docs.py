@@ -3,7 +3,7 @@
 Each rule's metadata and its docstring are the single source: this module only renders
 them, grouped by family. Regenerate after changing a rule:
 
-    python -m audits.docs > docs/rules.md
+    python -m flowaudit.audits.docs > docs/rules.md
 
 (`tests/test_catalogue.py` fails when the committed file is stale.)
 """
@@ -17,7 +17,7 @@ from collections import defaultdict
 from .catalogue import CATALOGUE, FAMILIES
 from .engine import Rule
 
-REGENERATE = "python -m audits.docs > docs/rules.md"
+REGENERATE = "python -m flowaudit.audits.docs > docs/rules.md"
 
 
 def _paragraphs(doc: str) -> list[str]:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from inventory.graph import InventoryView
-from inventory.validate import Inventory
+from flowaudit.inventory.graph import InventoryView
+from flowaudit.inventory.validate import Inventory
 
 from .config import Config
 from .findings import SEVERITIES, Finding, Hit, Severity, Waived

@@ -9,6 +9,7 @@ Art. 8 ages of consent. `Rulebook` answers the questions the inventory's graph v
 from __future__ import annotations
 
 import datetime as dt
+from importlib import resources
 from collections.abc import Iterable
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -17,23 +18,14 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
-from inventory.errors import FlowauditError
-from inventory.models import Category, Mechanism, Organisation, Role, iso_countries
+from flowaudit.inventory.errors import FlowauditError
+from flowaudit.inventory.models import Category, Mechanism, Organisation, Role, iso_countries
 
 
 def _rulebook_dir() -> Path:
-    """data/rulebook in a checkout (and editable installs); in a wheel install, the copy that
-    pyproject's data-files puts under <prefix>/share/flowaudit/rulebook."""
-    import sys
-
-    checkout = Path(__file__).resolve().parent.parent / "data" / "rulebook"
-    if checkout.is_dir():
-        return checkout
-    for prefix in (sys.prefix, sys.base_prefix, "/usr/local", "/usr"):
-        installed = Path(prefix) / "share" / "flowaudit" / "rulebook"
-        if installed.is_dir():
-            return installed
-    return checkout
+    """The rulebook shipped inside this package (`flowaudit.data`, the repository's `data/`),
+    so an install never reads another version's law data."""
+    return Path(str(resources.files("flowaudit.data").joinpath("rulebook")))
 
 
 RULEBOOK_DIR = _rulebook_dir()

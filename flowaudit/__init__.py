@@ -10,8 +10,9 @@ The public Python API:
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from .api import audit, load, report
+from .reports.meta import version as _version
+
+__version__ = _version()
 
 __all__ = ["__version__", "audit", "load", "report"]

@@ -7,8 +7,8 @@ import gc
 from collections.abc import Iterable
 from pathlib import Path
 
-from audits import AuditResult, Config, load_config, run_audit
-from inventory import Inventory, load_inventory
+from flowaudit.audits import AuditResult, Config, load_config, run_audit
+from flowaudit.inventory import Inventory, load_inventory
 
 
 def load(path: str | Path) -> Inventory:
@@ -34,7 +34,7 @@ def audit(inventory: Inventory | str | Path, as_of: dt.date | None = None, *, co
 def report(inventory: Inventory | str | Path, out_dir: str | Path, as_of: dt.date | None = None, *,
            config: Config | None = None, progress=None) -> list[Path]:
     """Write ropa.xlsx, report.html, findings.json and dataflow.svg to `out_dir`; returns the paths."""
-    from reports import write_report
+    from flowaudit.reports import write_report
 
     result = audit(inventory, as_of, config=config)
     return write_report(result, Path(out_dir), progress=progress)

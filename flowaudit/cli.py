@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from audits import Severity, load_config
-from inventory import FlowauditError, InventoryError
+from flowaudit.audits import Severity, load_config
+from flowaudit.inventory import FlowauditError, InventoryError
 
 SEVERITY_CHOICE = click.Choice([s.value for s in Severity], case_sensitive=False)
 
@@ -88,7 +88,7 @@ def validate(path: Path) -> None:
 @_guard
 def schema(output: Path | None) -> None:
     """Print the JSON Schema of an inventory file, for editors (yaml-language-server)."""
-    from inventory.schema import json_schema
+    from flowaudit.inventory.schema import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output:
@@ -112,8 +112,8 @@ def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail
           rules: tuple[str, ...], skips: tuple[str, ...]) -> None:
     """Run the rules on the inventory at PATH. Exit 0 clean, 1 findings at or above --fail-on, 2 invalid."""
     from flowaudit.api import audit as run
-    from reports.machine import RENDERERS
-    from reports.text import render_text
+    from flowaudit.reports.machine import RENDERERS
+    from flowaudit.reports.text import render_text
 
     config = load_config(path)
     result = run(path, as_of, config=config, rules=_split(rules), skip=_split(skips))
@@ -162,7 +162,7 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None) -> None:
     from rich.console import Console
 
     from flowaudit.api import audit as run
-    from reports import write_report
+    from flowaudit.reports import write_report
 
     console = Console(stderr=True)
     with console.status("loading and auditing the inventory…") as status:
@@ -187,7 +187,7 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None) -> None:
 def lineage(path: Path, element: str, as_of: dt.date | None) -> None:
     """Where ELEMENT comes from and goes, with countries and safeguards."""
     from flowaudit.api import load
-    from reports.lineage import render_lineage
+    from flowaudit.reports.lineage import render_lineage
 
     inv = load(path)
     click.echo(render_lineage(inv, element, as_of or dt.date.today()), nl=False)
@@ -203,7 +203,7 @@ def lineage(path: Path, element: str, as_of: dt.date | None) -> None:
 def graph(path: Path, element: str | None, fmt: str, output: Path | None, as_of: dt.date | None) -> None:
     """Draw the data-flow diagram (graphviz), or one element's lineage."""
     from flowaudit.api import audit as run
-    from reports.diagram import render_graph
+    from flowaudit.reports.diagram import render_graph
 
     result = run(path, as_of, config=load_config(path))
     data = render_graph(result, element=element, fmt=fmt)

@@ -37,11 +37,11 @@ from typing import Any
 
 import click
 
-from audits import AuditResult, Severity, load_config
+from flowaudit.audits import AuditResult, Severity, load_config
 from flowaudit.cli import DATE, SEVERITY_CHOICE, _atomic_write, _guard
-from inventory import FlowauditError, Inventory, InventoryError
-from inventory.loader import read_files
-from inventory.validate import build_inventory
+from flowaudit.inventory import FlowauditError, Inventory, InventoryError
+from flowaudit.inventory.loader import read_files
+from flowaudit.inventory.validate import build_inventory
 
 KINDS = ("organisation", "subject", "element", "purpose", "system", "flow", "waiver")
 REGIME_NAMES = {"gdpr": "GDPR", "uk-gdpr": "UK GDPR", "pipl": "PIPL"}

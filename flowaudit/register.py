@@ -67,12 +67,12 @@ from typing import Any
 import click
 import yaml
 
-from audits import AuditResult, Finding, Severity, load_config
+from flowaudit.audits import AuditResult, Finding, Severity, load_config
 from flowaudit.cli import DATE, SEVERITY_CHOICE, _guard, _split
-from inventory import FlowauditError, Inventory, InventoryError
-from inventory.loader import SourceFile, discover, read_file, read_files
-from inventory.models import ID_PATTERN
-from inventory.validate import build_inventory
+from flowaudit.inventory import FlowauditError, Inventory, InventoryError
+from flowaudit.inventory.loader import SourceFile, discover, read_file, read_files
+from flowaudit.inventory.models import ID_PATTERN
+from flowaudit.inventory.validate import build_inventory
 
 try:
     _Loader: type = yaml.CSafeLoader
@@ -740,7 +740,7 @@ def _run(path: Path, kind: str, entry: dict[str, Any], target: str | None, sourc
     try:
         registration = register_entry(path, kind, entry, file=target)
     except InventoryError:
-        from inventory import load_inventory
+        from flowaudit.inventory import load_inventory
 
         try:
             load_inventory(path)

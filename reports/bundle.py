@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from audits import AuditResult
-from inventory import FlowauditError
+from flowaudit.audits import AuditResult
+from flowaudit.inventory import FlowauditError
 
 from .diagram import NO_DOT, Diagram, dot_available, placeholder_svg, render_source, strip_prolog
 from .excel import write_xlsx

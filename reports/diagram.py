@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 
 import graphviz
 
-from audits import AuditResult
-from inventory import FlowauditError
-from inventory.models import Flow
-from inventory.validate import suggest
+from flowaudit.audits import AuditResult
+from flowaudit.inventory import FlowauditError
+from flowaudit.inventory.models import Flow
+from flowaudit.inventory.validate import suggest
 
 from .records import ReportData, country_name
 

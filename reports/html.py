@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-
-from audits.findings import SEVERITIES
+from flowaudit.audits.findings import SEVERITIES
+from flowaudit.reports.meta import version
 
 from .records import SAFEGUARD_TEXT, SAFEGUARDS, SEVERITY_NAMES, ReportData, country_name
 
@@ -185,8 +185,6 @@ def _bars(counts: list[int], width: float = 180.0) -> list[dict[str, Any]]:
 
 
 def render_html(data: ReportData, diagram_svg: str | None, diagram_note: str | None = None) -> str:
-    from flowaudit import __version__
-
     env = _environment()
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = (TEMPLATES / "report.js").read_text(encoding="utf-8")
@@ -220,7 +218,7 @@ def render_html(data: ReportData, diagram_svg: str | None, diagram_note: str | N
         "controller": data.controller,
         "as_of": data.as_of.isoformat(),
         "label": data.label,
-        "version": __version__,
+        "version": version(),
         "counts": {"organisations": len(inv.organisations), "subjects": len(inv.subjects),
                    "elements": len(inv.elements), "purposes": len(inv.purposes), "systems": len(inv.systems),
                    "flows": len(inv.flows), "transfers": len(data.transfers)},

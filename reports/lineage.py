@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import textwrap
 
-from audits.rulebook import default_rulebook
-from inventory import FlowauditError
-from inventory.graph import InventoryView, Transfer
-from inventory.validate import Inventory, suggest
+from flowaudit.audits.rulebook import default_rulebook
+from flowaudit.inventory import FlowauditError
+from flowaudit.inventory.graph import InventoryView, Transfer
+from flowaudit.inventory.validate import Inventory, suggest
 
 from .records import country_name
 

@@ -10,17 +10,16 @@ from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
-from audits import AuditResult, Severity
-from audits.catalogue import BY_ID
+from flowaudit.audits import AuditResult, Severity
+from flowaudit.audits.catalogue import BY_ID
+from flowaudit.reports.meta import version
 
 TOOL = "flowaudit"
 INFORMATION_URI = "https://github.com/flowaudit/flowaudit"
 
 
 def _version() -> str:
-    from flowaudit import __version__
-
-    return __version__
+    return version()
 
 
 def result_dict(result: AuditResult, inventory_label: str) -> dict[str, Any]:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from audits import AuditResult, Severity, default_rulebook
-from audits.catalogue import BY_ID, FAMILIES
-from audits.findings import SEVERITIES, Finding
-from inventory.graph import InventoryView, Transfer
-from inventory.models import Flow, LegalBasis, Organisation, Purpose, Relation, Role, SpecialCondition
-from inventory.validate import Inventory
+from flowaudit.audits import AuditResult, Severity, default_rulebook
+from flowaudit.audits.catalogue import BY_ID, FAMILIES
+from flowaudit.audits.findings import SEVERITIES, Finding
+from flowaudit.inventory.graph import InventoryView, Transfer
+from flowaudit.inventory.models import Flow, LegalBasis, Organisation, Purpose, Relation, Role, SpecialCondition
+from flowaudit.inventory.validate import Inventory
 
 # --- words ---------------------------------------------------------------------------------
 

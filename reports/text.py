@@ -8,8 +8,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from audits import AuditResult
-from audits.findings import SEVERITIES
+from flowaudit.audits import AuditResult
+from flowaudit.audits.findings import SEVERITIES
 
 STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 

@@ -21,7 +21,7 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-import audits.catalogue
+from flowaudit.audits import catalogue
 from flowaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +131,7 @@ def test_sarif_validates_and_points_at_id_lines(in_root: Path, sarif_validator) 
     assert doc["version"] == "2.1.0"
     run_ = doc["runs"][0]
     rules = run_["tool"]["driver"]["rules"]
-    assert {r["id"] for r in rules} == {r.id for r in audits.catalogue.CATALOGUE}
+    assert {r["id"] for r in rules} == {r.id for r in catalogue.CATALOGUE}
     results = run_["results"]
     assert results
     for result in results:
@@ -177,7 +177,7 @@ def test_junit_parses(in_root: Path) -> None:
     skipped = [c for c in cases if c.find("skipped") is not None]
     assert len(failed) == unwaived and len(skipped) == 1
     assert {s.get("name").split(" ", 1)[0] for s in root.findall("testsuite")} == \
-        {r.id for r in audits.catalogue.CATALOGUE}
+        {r.id for r in catalogue.CATALOGUE}
 
 
 # --- --as-of -----------------------------------------------------------------------------------
@@ -396,9 +396,9 @@ def test_a_rule_that_raises_is_reported(tmp_path: Path, monkeypatch: pytest.Monk
     def broken(ctx, item):
         raise KeyError("no such thing")
 
-    catalogue = tuple(dataclasses.replace(r, check=broken) if r.id == "TPX-005" else r
-                      for r in audits.catalogue.CATALOGUE)
-    monkeypatch.setattr(audits.catalogue, "CATALOGUE", catalogue)
+    rules = tuple(dataclasses.replace(r, check=broken) if r.id == "TPX-005" else r
+                  for r in catalogue.CATALOGUE)
+    monkeypatch.setattr(catalogue, "CATALOGUE", rules)
     path = write_inventory(tmp_path, EXPOSED)
     code, doc = audit_json(path, "--as-of", AS_OF, "--rule", "TPX-005")
     assert code == 1, "an unverified subject must fail the build, never pass silently"

@@ -16,9 +16,9 @@ from conftest import require_program
 
 from flowaudit.api import audit
 from flowaudit.cli import main
-from inventory import FlowauditError
-from reports import diagram, write_report
-from reports.diagram import NO_DOT, render_graph
+from flowaudit.inventory import FlowauditError
+from flowaudit.reports import diagram, write_report
+from flowaudit.reports.diagram import NO_DOT, render_graph
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"

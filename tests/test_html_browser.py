@@ -18,7 +18,7 @@ import pytest
 from conftest import require_program
 
 from flowaudit.api import audit
-from reports import write_report
+from flowaudit.reports import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"

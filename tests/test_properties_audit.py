@@ -18,10 +18,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audits.catalogue import BY_ID
-from audits.engine import run_audit
-from inventory import load_inventory
-from inventory.models import (
+from flowaudit.audits.catalogue import BY_ID
+from flowaudit.audits.engine import run_audit
+from flowaudit.inventory import load_inventory
+from flowaudit.inventory.models import (
     Category,
     Frequency,
     Identifier,
@@ -167,7 +167,7 @@ def inventories(draw: st.DrawFn) -> dict[str, Any]:
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(document=inventories(), as_of=st.sampled_from(AS_OF))
 def test_random_valid_inventory_never_crashes_an_audit(document: dict[str, Any], as_of: dt.date) -> None:
-    from reports.machine import RENDERERS
+    from flowaudit.reports.machine import RENDERERS
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "inventory.yaml"

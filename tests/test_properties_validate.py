@@ -25,7 +25,7 @@ from conftest import write_tree
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from inventory import Inventory, InventoryError, load_inventory, loader
+from flowaudit.inventory import Inventory, InventoryError, load_inventory, loader
 
 SETTINGS = settings(max_examples=90, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

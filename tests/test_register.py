@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from flowaudit.cli import main
 from flowaudit.register import PAUSE_ENV, register_entry, splice
-from inventory import load_inventory
+from flowaudit.inventory import load_inventory
 
 FIXTURE = Path(__file__).parent / "fixtures" / "register" / "inventory"
 AS_OF = "2025-06-01"

@@ -19,13 +19,13 @@ from click.testing import CliRunner
 
 from flowaudit.api import audit
 from flowaudit.cli import main
-from inventory import FlowauditError, load_inventory
-from reports import write_report
-from reports.excel import FORMULA_TRIGGERS
-from reports.html import script_json
-from reports.lineage import render_lineage
-from reports.machine import render_json
-from reports.records import SAFEGUARDS, ReportData, retention_text
+from flowaudit.inventory import FlowauditError, load_inventory
+from flowaudit.reports import write_report
+from flowaudit.reports.excel import FORMULA_TRIGGERS
+from flowaudit.reports.html import script_json
+from flowaudit.reports.lineage import render_lineage
+from flowaudit.reports.machine import render_json
+from flowaudit.reports.records import SAFEGUARDS, ReportData, retention_text
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"
@@ -99,7 +99,7 @@ def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
 
 
 def test_nothing_half_written_on_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from reports import bundle
+    from flowaudit.reports import bundle
 
     def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device")

@@ -23,11 +23,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from audits.catalogue import CATALOGUE
-from audits.config import DEFAULT_LIMITS, Config
-from audits.engine import Rule, run_audit
-from audits.findings import Severity
-from inventory import load_inventory
+from flowaudit.audits.catalogue import CATALOGUE
+from flowaudit.audits.config import DEFAULT_LIMITS, Config
+from flowaudit.audits.engine import Rule, run_audit
+from flowaudit.audits.findings import Severity
+from flowaudit.inventory import load_inventory
 
 FIXTURES = Path(__file__).parent / "fixtures" / "rules"
 DEFAULT_AS_OF = dt.date(2026, 1, 1)

@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from conftest import write_tree
 
 from flowaudit.cli import main
-from inventory import InventoryError, load_inventory, loader
+from flowaudit.inventory import InventoryError, load_inventory, loader
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"

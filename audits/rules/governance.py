@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from inventory.models import Category, Organisation, Purpose, System
+from flowaudit.inventory.models import Category, Organisation, Purpose, System
 
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inventory.models import Element, Flow, Identifier, Purpose, State
+from flowaudit.inventory.models import Element, Flow, Identifier, Purpose, State
 
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from inventory.graph import Transfer
-from inventory.models import Element, LegalBasis
+from flowaudit.inventory.graph import Transfer
+from flowaudit.inventory.models import Element, LegalBasis
 
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit

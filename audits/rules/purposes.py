@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from inventory.models import Flow, LegalBasis, Purpose
+from flowaudit.inventory.models import Flow, LegalBasis, Purpose
 
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit

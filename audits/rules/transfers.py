@@ -9,8 +9,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from inventory.graph import Transfer
-from inventory.models import Flow, Identifier, Mechanism, State, TiaOutcome
+from flowaudit.inventory.graph import Transfer
+from flowaudit.inventory.models import Flow, Identifier, Mechanism, State, TiaOutcome
 
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit

@@ -1,0 +1,1 @@
+"""Law as data: the rulebook (read with importlib.resources) and the worked examples."""
