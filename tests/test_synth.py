@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -111,3 +112,29 @@ def test_synthetic_inventory_gives_every_family_something_to_find(synth_2000: tu
     assert {"TRF-001", "TRF-003", "TRF-008", "MIN-002", "SEC-001"} <= rules
     assert len(rules) >= 15
     assert {r.split("-")[0] for r in rules} >= {"PUR", "MIN", "TRF", "TPX", "GOV", "SEC"}
+
+
+def test_country_lists_come_from_the_rulebook() -> None:
+    """The generator's EEA and adequacy lists are the rulebook's, on the generator's date."""
+    from flowaudit.audits.rulebook import default_rulebook
+    from flowaudit.synth import jurisdictions as j
+
+    law = j.jurisdictions()
+    rulebook = default_rulebook()
+    assert law.eea == rulebook.area("gdpr", j.AS_OF)
+    assert "BR" in law.eu_adequate  # (EU) 2026/179
+    assert "US" not in law.eu_adequate  # only certified importers (eu-us-dpf)
+    assert law.eea <= law.uk_adequate  # DPA 2018 Sch. 21 para 5
+    assert law.regime("GB") == "uk" and law.regime("CN") == "cn" and law.regime("US") == "other"
+    before = j.jurisdictions(as_of=dt.date(2025, 1, 1))
+    assert "BR" not in before.eu_adequate
+
+
+def test_vocabulary_is_tables_only() -> None:
+    """The vocabulary holds data, no functions or classes (the generator draws from it)."""
+    import inspect
+
+    from flowaudit.synth import vocabulary
+
+    assert not [n for n, v in vars(vocabulary).items()
+                if (inspect.isfunction(v) or inspect.isclass(v)) and v.__module__ == vocabulary.__name__]
