@@ -74,6 +74,65 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+FIX_FIRST_LIMIT = 12
+
+
+def finding_anchor(f: Any) -> str:
+    """A stable fragment for one finding (rule and subject id; ids are URL-safe by the format)."""
+    return f"{f.rule}--{f.subject_id}"
+
+
+def _fix_first(data: ReportData) -> tuple[list[dict[str, Any]], int]:
+    """Unwaived critical and high findings, most severe first; within a severity the rules with
+    the most findings first (one fix, e.g. signing SCCs with a vendor, often clears several)."""
+    urgent = [f for f in data.result.findings if not f.waived and f.severity.value in ("critical", "high")]
+    per_rule: dict[tuple[str, str], int] = {}
+    for f in urgent:
+        per_rule[(f.severity.value, f.rule)] = per_rule.get((f.severity.value, f.rule), 0) + 1
+    urgent.sort(key=lambda f: (-f.severity.rank, -per_rule[(f.severity.value, f.rule)], f.rule, f.subject_id))
+    return [{"severity": f.severity.value, "rule": f.rule, "title": f.title, "kind": f.subject_kind,
+             "subject": f.subject_id, "name": _subject_name(data, f.subject_kind, f.subject_id),
+             "message": f.message, "remediation": f.remediation, "legal": "; ".join(f.legal),
+             "anchor": finding_anchor(f)} for f in urgent[:FIX_FIRST_LIMIT]], len(urgent)
+
+
+def _subject_name(data: ReportData, kind: str, subject_id: str) -> str:
+    table = {"organisation": data.inventory.organisations, "subject": data.inventory.subjects,
+             "element": data.inventory.elements, "purpose": data.inventory.purposes,
+             "system": data.inventory.systems}.get(kind)
+    entry = table.get(subject_id) if table is not None else None
+    return getattr(entry, "name", "") or ""
+
+
+def children_elements(data: ReportData) -> set[str]:
+    """Elements whose data subjects include children (`children: true`)."""
+    inv = data.inventory
+    return {e for e, el in inv.elements.items()
+            if any(s in inv.subjects and inv.subjects[s].children for s in el.subjects)}
+
+
+def _direct_collections(data: ReportData) -> list[dict[str, str]]:
+    """Collections from data subjects straight into a controller established outside the area
+    of every regime that protects them: not a transfer (EDPB Guidelines 05/2021), so not listed
+    among the transfers; shown so that an auditor sees why."""
+    inv, view, rulebook, as_of = data.inventory, data.view, data.rulebook, data.as_of
+    transferred = data.transfers_by_flow
+    out = []
+    for flow in sorted(inv.flows.values(), key=lambda f: f.id):
+        if inv.kind_of(flow.from_) != "subject" or flow.id in transferred:
+            continue
+        op = view.operator(flow.to)
+        if op is None or op.relation.value in ("processor", "sub-processor"):
+            continue
+        subject = inv.subjects[flow.from_]
+        regimes = {r for loc in subject.locations for r in rulebook.regimes_of_location(loc, as_of)}
+        if not regimes or any(op.country in rulebook.area(r, as_of) for r in regimes):
+            continue
+        out.append({"flow": flow.id, "subjects": subject.name, "to": view.name(flow.to), "controller": op.name,
+                    "country": op.country})
+    return out
+
+
 def _payload(data: ReportData) -> dict[str, Any]:
     s = Strings()
     result = data.result
@@ -84,6 +143,7 @@ def _payload(data: ReportData) -> dict[str, Any]:
             s(f.rule), s(f.title), SEVERITY_NAMES.index(f.severity.value), s(f.subject_kind), s(f.subject_id),
             s(f.message), s("; ".join(f.legal)), s(f.remediation), 1 if f.waived else 0, s(data.waiver_text(f)),
             s(data.location_text(f)), s.many(data.finding_regimes(f)),
+            s(_subject_name(data, f.subject_kind, f.subject_id)), s(finding_anchor(f)),
         ])
     transfers = []
     for r in data.transfer_rows:
@@ -147,6 +207,7 @@ def _payload(data: ReportData) -> dict[str, Any]:
                                for x in inv.elements[element].subjects if x in inv.subjects),
         })
     exposure = data.exposure
+    children = children_elements(data)
     payload = {
         "findings": findings,
         "transfers": transfers,
@@ -160,7 +221,8 @@ def _payload(data: ReportData) -> dict[str, Any]:
         "lineage": {"nodes": nodes, "flows": flows, "elements": lineage},
         "exposure": {"orgs": [[s(o["name"]), s(o["relation"]), s(o["country"]), s(o["id"])]
                               for o in exposure["organisations"]],
-                     "rows": [[s(r["element"]), s(r["name"]), s(r["category"]), r["values"]] for r in exposure["rows"]]},
+                     "rows": [[s(r["element"]), s(r["name"]), s(r["category"]), r["values"],
+                               1 if r["element"] in children else 0] for r in exposure["rows"]]},
         "regimes": {r: data.regime_name(r) for r in data.rulebook.regime_ids},
         "severities": list(SEVERITY_NAMES),
         "safeguards": [[k, SAFEGUARD_TEXT[k]] for k in SAFEGUARDS],
@@ -213,7 +275,11 @@ def render_html(data: ReportData, diagram_svg: str | None, diagram_note: str | N
             "orgs": len(r.organisations) if r else 0, "countries": len(r.countries) if r else 0,
             "findings": sum(1 for f in flows if data.flow_status(f.id) == "finding"),
         })
+    fix_first, fix_total = _fix_first(data)
     context = {
+        "fix_first": fix_first,
+        "fix_total": fix_total,
+        "direct_collections": _direct_collections(data),
         "title": f"Record of processing and transfer audit: {data.controller.name}",
         "controller": data.controller,
         "as_of": data.as_of.isoformat(),

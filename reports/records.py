@@ -464,8 +464,8 @@ class ReportData:
     @cached_property
     def transfer_table(self) -> Table:
         rows = [[r["flow"], r["from"], r["to"], r["exporter"], r["importer"], join(r["countries"], ", "),
-                 r["regime_name"], join(r["elements"], ", "), r["mechanism"] or "none", r["scc_module"], r["scc"],
-                 r["tia_date"], r["tia_outcome"], join(r["measures"], ", "), r["hop"], join(r["path"], " → "),
+                 r["regime_name"], join(r["elements"], ", "), r["mechanism"] or ("adequacy" if r["safeguard"] == "adequacy" else "none"),
+                 r["scc_module"], r["scc"], r["tia_date"] or "none", r["tia_outcome"] or "none", join(r["measures"], ", "), r["hop"], join(r["path"], " → "),
                  SAFEGUARD_TEXT[r["safeguard"]], r["safeguard_detail"], r["status"], r["findings"]] for r in self.transfer_rows]
         return Table("Transfers", self.TRANSFER_COLUMNS, rows)
 
@@ -629,13 +629,15 @@ class ReportData:
         inv = self.inventory
         columns = ("Organisation", "Name", "Relation", "Country", "Contact", "DPA signed", "Art. 26 arrangement",
                    "Certifications", "BCR group", "Authorised sub-processors", "Public body", "Receives personal data",
-                   "Elements received", "Flows in", "Findings", "Source (inventory)")
+                   "Elements received", "Children's data received", "Flows in", "Findings", "Source (inventory)")
         receiving = self.view.receiving_organisations
         flows_in: Counter[str] = Counter()
         for flow in inv.flows.values():
             op = self.view.operator(flow.to)
             if op is not None:
                 flows_in[op.id] += 1
+        children = {e for e, el in inv.elements.items()
+                    if any(s in inv.subjects and inv.subjects[s].children for s in el.subjects)}
         rows = []
         for o in sorted(inv.organisations):
             org = inv.organisations[o]
@@ -647,7 +649,8 @@ class ReportData:
                 org.dpa.signed.isoformat() if org.dpa else "",
                 org.arrangement.signed.isoformat() if org.arrangement else "", join(org.certifications, ", "),
                 org.bcr_group or "", join(org.subprocessors, ", "), "yes" if org.public_body else "no",
-                "yes" if o in receiving else "no", join(sorted(received), ", "), flows_in.get(o, 0),
+                "yes" if o in receiving else "no", join(sorted(received), ", "),
+                join(sorted(e for e in received if e in children), ", "), flows_in.get(o, 0),
                 self.rule_ids(o), join((org.source, _located(inv, o)), " — "),
             ])
         return Table("Recipients", columns, rows)

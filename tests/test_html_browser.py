@@ -160,7 +160,9 @@ def test_example_report_in_a_browser(browser: Any, example_dir: Path) -> None:
     details.locator(".lineage-body h5").nth(2).wait_for()  # filled in on toggle: wait, don't race
     assert details.locator(".lineage-body h5").count() >= 3
     controller_purposes = sum(1 for p in result.inventory.purposes.values() if p.role.value == "controller")
-    assert page.locator("#record-cards .record-card").count() == min(20, controller_purposes)
+    assert page.locator("#record-table tr.record-row").count() == min(50, controller_purposes)
+    page.locator("#record-table button.expand").first.click()
+    assert page.locator("#record-table tr.record-detail-row dt").count() >= 18  # the whole Art. 30(1) entry
     assert page.locator("#exposure-host td.v").count() > 0
     page.click(".tab[data-table=systems]")
     assert page.locator("#inventory-table tbody tr").count() == min(50, len(result.inventory.systems))
@@ -207,11 +209,131 @@ def test_hostile_report_runs_nothing(browser: Any, hostile_dir: Path) -> None:
     assert injected == {"img": 0, "scripts": 2, "handlers": 0, "bold": 0}
     text = page.locator("#findings-table").inner_text()
     assert "<script>alert(1)</script> Acme GmbH" in text  # shown as text, literally
-    assert '"><img src=x onerror=alert(1)>' in page.locator("#record-cards").inner_text()
+    for button in page.locator("#record-table button.expand").all():
+        button.click()
+    assert '"><img src=x onerror=alert(1)>' in page.locator("#record-table").inner_text()
     # defence in depth: the Content Security Policy refuses any script the report did not ship
     ran = page.evaluate("""() => { const s = document.createElement('script');
         s.textContent = 'window.__injected = 1'; document.body.append(s); return window.__injected === 1; }""")
     assert ran is False
     assert watch.network(url) == []
     assert [m for m in watch.console if m[0] == "pageerror"] == []
+    page.close()
+
+
+def _urgent(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in items if not f["waived"] and f["severity"] in ("critical", "high")]
+
+
+def test_first_screen_says_what_to_fix_first(browser: Any, example_dir: Path) -> None:
+    """The first screen lists the unwaived critical and high findings, critical first, each with
+    its remediation and a link that opens it among all findings; the navigation stays on screen."""
+    items = json.loads((example_dir / "findings.json").read_text(encoding="utf-8"))["findings"]
+    urgent = _urgent(items)
+    assert urgent, "the worked example has critical or high findings"
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    watch = Watch(page)
+    page.goto((example_dir / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    fix = page.locator("#fix-first")
+    box = fix.bounding_box()
+    assert box is not None and box["y"] < 900, "What to fix first is on the first screen"
+    shown = page.locator(".fix-item")
+    assert shown.count() == min(12, len(urgent))
+    severities = shown.evaluate_all("items => items.map(i => i.querySelector('.badge').textContent)")
+    ranks = {"critical": 0, "high": 1}
+    assert severities == sorted(severities, key=ranks.__getitem__), "critical before high"
+    first = shown.first
+    rule = first.locator(".fix-link").get_attribute("data-rule")
+    subject = first.locator(".fix-link").get_attribute("data-subject")
+    remediation = next(f["remediation"] for f in urgent if f["rule"] == rule and f["subject"]["id"] == subject)
+    assert remediation in first.locator(".fix-how").inner_text()
+    first.locator(".fix-link").click()
+    target = page.locator("#findings-table tr.target")
+    target.wait_for()
+    assert target.get_attribute("id") == f"finding-{rule}--{subject}"
+    assert target.is_visible()
+
+    # sticky navigation: after scrolling far down it is still at the top of the viewport
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight / 2)")
+    page.wait_for_timeout(50)
+    nav = page.locator("nav.nav").bounding_box()
+    assert nav is not None and abs(nav["y"]) < 1 and nav["height"] > 20
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-scrolled-nav.png"))
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(ARTIFACTS / "report-first-screen.png"))
+    assert watch.errors == []
+    page.close()
+
+
+def test_transfers_sort_and_search_everything_shown(browser: Any, example_dir: Path) -> None:
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    watch = Watch(page)
+    page.goto((example_dir / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    rows = page.locator("#transfers-table tbody tr")
+    statuses = rows.evaluate_all("rs => rs.map(r => r.lastElementChild.querySelector('.badge').textContent)")
+    order = {"finding": 0, "waived": 1, "no finding": 2}
+    assert statuses == sorted(statuses, key=order.__getitem__), "worst first by default"
+
+    def flow_ids() -> list[str]:
+        return rows.evaluate_all("rs => rs.map(r => r.querySelector('td code').textContent)")
+
+    heading = page.locator("#transfers-table th", has_text="Flow")
+    heading.locator("button").click()
+    assert heading.get_attribute("aria-sort") == "ascending"
+    assert flow_ids() == sorted(flow_ids())
+    heading.locator("button").click()
+    assert heading.get_attribute("aria-sort") == "descending"
+    assert flow_ids() == sorted(flow_ids(), reverse=True)
+    country = page.locator("#transfers-table th", has_text="To")
+    country.locator("button").click()
+    to = rows.evaluate_all("rs => rs.map(r => r.children[2].textContent)")
+    assert to == sorted(to)
+
+    # the search covers text only shown, not only ids: "no TIA", regime names, safeguard words
+    before = _count(page, "#transfers-count")
+    page.fill("#t-search", "no tia")
+    _wait_for_count_other_than(page, "#transfers-count", before)
+    n = _count(page, "#transfers-count")
+    assert 0 < n < before
+    texts = rows.evaluate_all("rs => rs.map(r => r.textContent)")
+    assert all("no TIA" in t for t in texts)
+    page.fill("#t-search", "UK GDPR")
+    _wait_for_count_other_than(page, "#transfers-count", n)
+    assert all("UK GDPR" in t for t in rows.evaluate_all("rs => rs.map(r => r.textContent)"))
+    # findings search: a subject's name, not only its id
+    page.fill("#f-search", "Public and governmental authorities")
+    _wait_for_count_other_than(page, "#findings-count", _count(page, "#findings-count"))
+    assert _count(page, "#findings-count") > 0
+    assert watch.errors == []
+    page.close()
+
+
+def test_phone_width_has_no_page_scroll(browser: Any, example_dir: Path) -> None:
+    """At 390 px the page is no wider than the screen; tables reflow (each cell labelled) or
+    scroll inside themselves, and the key columns stay visible."""
+    page = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    watch = Watch(page)
+    page.goto((example_dir / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    for tab in ("systems", "recipients", "elements"):
+        page.click(f".tab[data-table={tab}]")
+    page.locator("#record-table button.expand").first.click()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page scrolls sideways: {width} px"
+    # the findings' severity and message, and the transfers' destination and safeguard, are shown
+    first_finding = page.locator("#findings-table tbody tr").first
+    for label in ("Severity", "Rule", "Finding"):
+        cell = first_finding.locator(f"td[data-label='{label}']")
+        assert cell.is_visible() and (cell.bounding_box() or {"width": 0})["width"] > 200
+    first_transfer = page.locator("#transfers-table tbody tr").first
+    for label in ("To", "Safeguard", "Status"):
+        assert first_transfer.locator(f"td[data-label='{label}']").is_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-phone.png"))
+    page.locator("#findings").screenshot(path=str(ARTIFACTS / "report-phone-findings.png"))
+    page.locator("#transfers").screenshot(path=str(ARTIFACTS / "report-phone-transfers.png"))
+    assert watch.errors == []
     page.close()

@@ -41,10 +41,26 @@
     this.page = 0;
     this.all = false;
     var self = this;
+    this.sortCol = opts.sortCol === undefined ? -1 : opts.sortCol;
+    this.sortDir = 1;
+    this.heads = [];
     if (opts.head) {
-      var table = h("table", "data");
+      var table = h("table", "data reflow");
       var tr = h("tr");
-      opts.head.forEach(function (c) { tr.append(h("th", c[1] || null, c[0])); });
+      opts.head.forEach(function (c, i) {
+        var th = h("th", c[1] || null);
+        if (opts.sort && opts.sort[i]) {
+          var b = h("button", "sort", c[0], "Sort by " + c[0].toLowerCase());
+          b.type = "button";
+          b.addEventListener("click", function () { self.sortBy(i); });
+          th.append(b);
+          th.setAttribute("aria-sort", "none");
+        } else {
+          th.append(c[0]);
+        }
+        self.heads.push(th);
+        tr.append(th);
+      });
       table.append(h("thead", null, tr));
       this.body = h("tbody");
       table.append(this.body);
@@ -66,14 +82,45 @@
     pagers.push(this);
   }
   Pager.prototype.pages = function () { return Math.max(1, Math.ceil(this.rows.length / this.opts.size)); };
-  Pager.prototype.set = function (rows) { this.rows = rows; this.page = 0; this.draw(); };
+  Pager.prototype.set = function (rows) { this.rows = this.sorted(rows); this.page = 0; this.draw(); };
+  Pager.prototype.sorted = function (rows) {
+    var key = this.opts.sort && this.sortCol >= 0 ? this.opts.sort[this.sortCol] : (this.opts.defaultSort || null);
+    if (!key) return rows;
+    var dir = this.opts.sort && this.sortCol >= 0 ? this.sortDir : 1;
+    var keyed = rows.map(function (r, i) { return [key(r), i, r]; });
+    keyed.sort(function (a, b) {
+      var x = a[0], y = b[0];
+      if (x < y) return -dir;
+      if (x > y) return dir;
+      return a[1] - b[1];
+    });
+    return keyed.map(function (k) { return k[2]; });
+  };
+  Pager.prototype.sortBy = function (col) {
+    if (this.sortCol === col) this.sortDir = -this.sortDir; else { this.sortCol = col; this.sortDir = 1; }
+    var self = this;
+    this.heads.forEach(function (th, i) {
+      if (th.hasAttribute("aria-sort")) th.setAttribute("aria-sort", i === self.sortCol ? (self.sortDir > 0 ? "ascending" : "descending") : "none");
+    });
+    this.set(this.rows);
+  };
   Pager.prototype.go = function (page) { this.page = Math.max(0, Math.min(page, this.pages() - 1)); this.draw(); };
   Pager.prototype.draw = function () {
     var n = this.rows.length, size = this.opts.size;
     var start = this.all ? 0 : this.page * size;
     var end = this.all ? n : Math.min(n, start + size);
     var frag = document.createDocumentFragment();
-    for (var i = start; i < end; i++) frag.append(this.opts.render(this.rows[i], i));
+    var head = this.opts.head;
+    for (var i = start; i < end; i++) {
+      var row = this.opts.render(this.rows[i], i);
+      if (head && row.children) {
+        // the column name travels with each cell, for the one-column layout on a phone
+        for (var k = 0; k < row.children.length && k < head.length; k++) {
+          if (!row.children[k].dataset.label) row.children[k].dataset.label = head[k][0];
+        }
+      }
+      frag.append(row);
+    }
     if (!n) {
       var empty = this.opts.empty || "Nothing matches.";
       if (this.opts.head) {
@@ -97,7 +144,8 @@
   var fHay = [];
   function findingHay(r, i) {
     if (fHay[i] === undefined) {
-      fHay[i] = [t(r[0]), t(r[1]), t(r[3]), t(r[4]), t(r[5]), t(r[6]), t(r[10]), t(r[9])].join(" ").toLowerCase();
+      fHay[i] = [SEV[r[2]], t(r[0]), t(r[1]), t(r[3]), t(r[4]), t(r[12]), t(r[5]), t(r[6]), t(r[7]), t(r[10]), t(r[9]),
+        ts(r[11]).map(function (x) { return D.regimes[x] || x; }).join(" "), r[8] ? "waived" : ""].join(" ").toLowerCase();
     }
     return fHay[i];
   }
@@ -116,12 +164,14 @@
       var tr = h("tr", r[8] ? "is-waived" : null, [
         sevCell,
         h("td", null, [h("div", "rule-id", t(r[0])), h("div", "rule-title", t(r[1]))]),
-        h("td", null, [h("div", "rule-title", t(r[3])), h("code", null, t(r[4])), regimes ? h("div", "rule-title", regimes) : null]),
+        h("td", null, [h("div", "rule-title", t(r[3])), h("code", null, t(r[4])),
+          t(r[12]) && t(r[12]) !== t(r[4]) ? h("div", null, t(r[12])) : null, regimes ? h("div", "rule-title", regimes) : null]),
         msg,
         h("td", null, h("code", null, t(r[10]))),
       ]);
       tr.dataset.severity = sev;
       tr.dataset.rule = t(r[0]);
+      tr.id = "finding-" + t(r[13]);
       return tr;
     },
   });
@@ -193,22 +243,77 @@
       applyFindings();
     });
     applyFindings();
+    // a link to one finding (#finding-RULE--subject, e.g. from "What to fix first"): show it
+    // among all findings, on its page, and mark it
+    function reveal() {
+      var hash = decodeURIComponent(location.hash || "");
+      if (hash.indexOf("#finding-") !== 0) return;
+      var anchor = hash.slice("#finding-".length);
+      $("f-reset").click();
+      var at = findingsPager.rows.findIndex(function (r) { return t(r[13]) === anchor; });
+      if (at < 0) return;
+      findingsPager.go(Math.floor(at / findingsPager.opts.size));
+      var row = document.getElementById("finding-" + anchor);
+      if (row) {
+        document.querySelectorAll("tr.target").forEach(function (x) { x.classList.remove("target"); });
+        row.classList.add("target");
+        row.scrollIntoView({ block: "center" });
+      }
+    }
+    window.addEventListener("hashchange", reveal);
+    document.querySelectorAll(".fix-link").forEach(function (a) {
+      a.addEventListener("click", function (ev) {
+        if (location.hash === a.getAttribute("href")) { ev.preventDefault(); reveal(); }
+      });
+    });
+    var more = document.querySelector(".fix-more");
+    if (more) more.addEventListener("click", function () {
+      $("f-reset").click();
+      chips.forEach(function (chip) {
+        var on = chip.dataset.severity === "critical" || chip.dataset.severity === "high";
+        chip.setAttribute("aria-pressed", on ? "true" : "false");
+      });
+      fState.sev = new Set(["critical", "high"]);
+      $("f-waived").value = "no"; fState.waived = "no";
+      applyFindings();
+    });
+    reveal();
   })();
 
   // --- transfers ----------------------------------------------------------------------------
   var tState = { country: "", regime: "", safeguard: "", status: "", q: "" };
   var tHay = [];
+  function sccText(r) {
+    var kind = D.safeguards[r[16]];
+    var scc = [];
+    if (t(r[9]) || t(r[10])) scc.push("SCC " + [t(r[9]), t(r[10])].filter(Boolean).join(" "));
+    if (t(r[11]) || t(r[12])) scc.push("TIA " + [t(r[11]), t(r[12])].filter(Boolean).join(" "));
+    else if (kind[0] === "safeguard") scc.push("no TIA");
+    if (r[13].length) scc.push("measures: " + ts(r[13]).join(", "));
+    return scc.join(" · ");
+  }
+  // worst first: a finding, then no safeguard, then a derogation, …; ties by flow id
+  var SAFEGUARD_RANK = { "none": 0, "derogation": 1, "safeguard": 2, "pipl": 3, "adequacy": 4, "not-required": 5 };
+  function worst(r) { return [r[18], SAFEGUARD_RANK[D.safeguards[r[16]][0]], t(r[0])].join("|"); }
   var transfersPager = new Pager($("transfers-table"), {
     size: 100,
     empty: "No restricted transfer matches these filters.",
     head: [["Flow"], ["Exporter → importer"], ["To"], ["Regime"], ["Data"], ["Safeguard"], ["SCC / TIA / measures"], ["Hop"], ["Status"]],
+    defaultSort: worst,
+    sort: [
+      function (r) { return t(r[0]); },
+      function (r) { return (t(r[3]) + " → " + t(r[4])).toLowerCase(); },
+      function (r) { return ts(r[5]).join(","); },
+      function (r) { return D.regimes[t(r[6])] || t(r[6]); },
+      function (r) { return ts(r[7]).join(", ").toLowerCase(); },
+      function (r) { return SAFEGUARD_RANK[D.safeguards[r[16]][0]] + "|" + t(r[17]); },
+      function (r) { return sccText(r); },
+      function (r) { return t(r[14]) + "|" + r[15].length; },
+      worst,
+    ],
     render: function (r) {
       var kind = D.safeguards[r[16]];
-      var scc = [];
-      if (t(r[9]) || t(r[10])) scc.push("SCC " + [t(r[9]), t(r[10])].filter(Boolean).join(" "));
-      if (t(r[11]) || t(r[12])) scc.push("TIA " + [t(r[11]), t(r[12])].filter(Boolean).join(" "));
-      else if (kind[0] === "safeguard") scc.push("no TIA");
-      if (r[13].length) scc.push("measures: " + ts(r[13]).join(", "));
+      var scc = [sccText(r)];
       var elements = ts(r[7]);
       var hop = h("td", null, h("div", null, t(r[14])));
       if (r[15].length) hop.append(h("div", "hop", ts(r[15]).join(" → ")));
@@ -237,7 +342,11 @@
       if (tState.safeguard !== "" && String(r[16]) !== tState.safeguard) continue;
       if (tState.status !== "" && String(r[18]) !== tState.status) continue;
       if (q) {
-        if (tHay[i] === undefined) tHay[i] = [t(r[0]), t(r[1]), t(r[2]), t(r[3]), t(r[4]), ts(r[7]).join(" "), t(r[17]), t(r[19])].join(" ").toLowerCase();
+        if (tHay[i] === undefined) {
+          tHay[i] = [t(r[0]), t(r[1]), t(r[2]), t(r[3]), t(r[4]), ts(r[5]).join(" "), t(r[6]), D.regimes[t(r[6])] || "",
+            ts(r[7]).join(" "), t(r[8]), D.safeguards[r[16]][1], t(r[17]), sccText(r), t(r[14]), ts(r[15]).join(" "),
+            STATUS_TEXT[r[18]], t(r[19])].join(" ").toLowerCase();
+        }
         if (tHay[i].indexOf(q) < 0) continue;
       }
       rows.push(r);
@@ -308,46 +417,72 @@
     return r.map(function (v, i) { return numeric.has(i) ? "" : t(v); }).join(" ").toLowerCase();
   }
 
-  // --- the record of processing: one card per processing activity --------------------------
+  // --- the record of processing: a compact table, one row per processing activity, each
+  // opening onto the whole Art. 30(1) entry --------------------------------------------------
   (function setupRecord() {
     var table = D.controller;
     var cols = table.columns;
     var idx = function (name) { return cols.indexOf(name); };
     var purposeCol = idx("Purpose of processing"), idCol = idx("Purpose id"), fnCol = idx("Business function");
-    var findCol = idx("Findings");
+    var findCol = idx("Findings"), basisCol = idx("Art. 6 lawful basis"), dataCol = idx("Categories of personal data");
+    var retCol = idx("Retention schedule"), countriesCol = idx("Names of third countries or international organisations");
+    var MISSING = /^(MISSING|required, none)/;
     var hay = [];
-    var pager = new Pager($("record-cards"), {
-      size: 20,
+    function cell(text, cls) {
+      return h("td", (MISSING.test(text) ? "missing " : "") + (cls || ""), text || "—");
+    }
+    var pager = new Pager($("record-table"), {
+      size: 50,
       empty: "No processing activity matches.",
-      render: function (r, i) {
-        var names = D.record_names[r.__i === undefined ? i : r.__i];
-        var card = h("article", "record-card");
-        card.append(h("h4", null, names[0]));
-        var meta = [t(r[fnCol]) || "no business function recorded", "id " + t(r[idCol])];
-        if (t(r[findCol])) meta.push("findings: " + t(r[findCol]));
-        card.append(h("div", "rc-meta", meta.join(" · ")));
-        var dl = h("dl");
-        cols.forEach(function (c, j) {
-          if (j === fnCol || j === idCol || j === findCol) return;
-          var text = j === purposeCol ? (names[1] || names[0]) : t(r[j]);
-          dl.append(h("dt", null, c));
-          dl.append(h("dd", /^(MISSING|required, none)/.test(text) ? "missing" : null, text || "—"));
+      head: [["Processing activity"], ["Business function"], ["Art. 6 basis"], ["Personal data"], ["Retention"], ["Third countries"], ["Findings"]],
+      render: function (r) {
+        var names = D.record_names[r.__i];
+        var open = h("button", "expand", names[0], "Show the whole record entry");
+        open.type = "button";
+        open.setAttribute("aria-expanded", "false");
+        var tr = h("tr", "record-row", [
+          h("td", "record-name", [open, h("div", "rule-title", t(r[idCol]))]),
+          cell(t(r[fnCol])),
+          cell(t(r[basisCol])),
+          h("td", "wrap-cell", shortList(t(r[dataCol]).split("; ").filter(Boolean), 4) || "—", t(r[dataCol])),
+          cell(t(r[retCol])),
+          h("td", "wrap-cell", t(r[countriesCol]) || "none"),
+          h("td", t(r[findCol]) ? "bad" : null, t(r[findCol]) || "none"),
+        ]);
+        var detail = null;
+        open.addEventListener("click", function () {
+          if (detail) {
+            detail.remove(); detail = null;
+            open.setAttribute("aria-expanded", "false");
+            return;
+          }
+          var dl = h("dl", "record-detail");
+          cols.forEach(function (c, j) {
+            if (j === idCol) return;
+            var text = j === purposeCol ? (names[1] ? names[0] + ": " + names[1] : names[0]) : t(r[j]);
+            dl.append(h("dt", null, c));
+            dl.append(h("dd", MISSING.test(text) ? "missing" : null, text || "—"));
+          });
+          var td = h("td", "record-detail-cell", dl);
+          td.colSpan = 7;
+          td.dataset.label = "";
+          detail = h("tr", "record-detail-row", td);
+          tr.after(detail);
+          open.setAttribute("aria-expanded", "true");
         });
-        card.append(dl);
-        return card;
+        return tr;
       },
     });
-    pager.bar.classList.add("record-pager");
     var indexed = table.rows.map(function (r, i) { var copy = r.slice(); copy.__i = i; return copy; });
     function apply() {
       var q = $("r-search").value.trim().toLowerCase();
       var rows = indexed.filter(function (r) {
         if (!q) return true;
-        if (hay[r.__i] === undefined) hay[r.__i] = rowText(table, r);
+        if (hay[r.__i] === undefined) hay[r.__i] = rowText(table, r) + " " + D.record_names[r.__i].join(" ").toLowerCase();
         return hay[r.__i].indexOf(q) >= 0;
       });
       pager.set(rows);
-      $("record-count").textContent = fmt(rows.length) + " of " + fmt(table.rows.length) + " processing activities (controller)";
+      $("record-count").textContent = fmt(rows.length) + " of " + fmt(table.rows.length) + " processing activities (controller); open one for its whole Art. 30(1) entry";
     }
     $("r-search").addEventListener("input", debounce(apply, 150));
     apply();
@@ -452,7 +587,9 @@
     var pager = new Pager(pagerHost, {
       size: 40,
       render: function (r) {
-        var tr = h("tr", null, h("th", null, [t(r[1]), h("span", "rel", " · " + t(r[2]))], t(r[0])));
+        var label = [t(r[1]), h("span", "rel", " · " + t(r[2]))];
+        if (r[4]) label.push(h("span", "tag tag-child", "child", "its data subjects include children"));
+        var tr = h("tr", r[4] ? "has-child" : null, h("th", null, label, t(r[0]) + (r[4] ? " (children's data)" : "")));
         r[3].forEach(function (v, j) {
           var td = h("td", "v");
           if (v === null) { tr.append(td); return; }
@@ -472,7 +609,7 @@
     pager.table.remove();
     function apply() {
       var q = $("x-search").value.trim().toLowerCase();
-      var rows = X.rows.filter(function (r) { return !q || (t(r[0]) + " " + t(r[1]) + " " + t(r[2])).toLowerCase().indexOf(q) >= 0; });
+      var rows = X.rows.filter(function (r) { return !q || (t(r[0]) + " " + t(r[1]) + " " + t(r[2]) + (r[4] ? " child children" : "")).toLowerCase().indexOf(q) >= 0; });
       pager.set(rows);
       $("exposure-count").textContent = fmt(rows.length) + " elements × " + fmt(X.orgs.length) + " external organisations";
     }
