@@ -11,6 +11,7 @@
     max_external_organisations = 5   # TPX-004
     max_countries = 3                # TPX-004
     tia_max_age_months = 24          # TRF-004
+    large_scale_subjects = 100000    # DPIA screening and PUR-003: WP248's "large scale"
 
 A flowaudit.toml holds the same keys at its top level.
 """
@@ -26,7 +27,8 @@ from flowaudit.inventory.errors import FlowauditError
 
 from .findings import Severity
 
-DEFAULT_LIMITS = {"max_external_organisations": 5, "max_countries": 3, "tia_max_age_months": 24}
+DEFAULT_LIMITS = {"max_external_organisations": 5, "max_countries": 3, "tia_max_age_months": 24,
+                  "large_scale_subjects": 100_000}
 
 
 @dataclass

@@ -318,6 +318,8 @@ class Subject(Entry):
     locations: list[CountryOrRegion] = []
     children: bool = False
     count: Annotated[int, Field(ge=0)] | None = None
+    # WP248 rev.01 criterion 7 (employees, patients, the elderly, asylum seekers); None: as `children`
+    vulnerable: bool | None = None
 
 
 class Element(Entry):
@@ -361,6 +363,9 @@ class Purpose(Entry):
     compatible_with: list[Id] = []
     dpia: Dpia | None = None
     parental_consent: bool = False
+    # WP248 rev.01 criteria 8 and 9, which only the inventory's author can know
+    innovative_technology: bool = False
+    blocks_service: bool = False
     role: Role = Role.CONTROLLER
     on_behalf_of: Id | None = None
 

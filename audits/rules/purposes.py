@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from flowaudit.inventory.models import Flow, LegalBasis, Purpose
+from flowaudit.inventory.models import Flow, LegalBasis, Purpose, Role
 
+from ..dpia import screen
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
 
@@ -80,36 +81,34 @@ def legal_basis_missing(ctx: Context, purpose: Purpose) -> Hit | None:
     return None
 
 
-def _special_elements(ctx: Context, purpose: Purpose) -> list[str]:
-    elements = ctx.inventory.elements
-    return [e for e in purpose.elements if elements[e].special]
-
-
 @rule("PUR-003", title="High-risk processing has a DPIA", severity=Severity.HIGH,
-      legal=("GDPR Art. 35(1)", "GDPR Art. 35(3)"), subject="purpose", over=_purposes,
-      remediation="Carry out a data-protection impact assessment and record its date in `dpia`.",
+      legal=("GDPR Art. 35(1)", "GDPR Art. 35(3)", "WP248 rev.01"), subject="purpose", over=_purposes,
+      remediation="Carry out a data-protection impact assessment and record its date in `dpia`; "
+                  "`flowaudit dpia` lists the criteria met and the facts behind them.",
       example="""
+subjects:
+  - {id: customers, name: Customers, locations: [DE], count: 250000}
 purposes:
-  - {id: scoring, name: Scoring, legal_basis: contract, profiling: true}   # fires: no dpia
+  - {id: scoring, name: Scoring, legal_basis: contract, profiling: true, subjects: [customers]}   # fires: no dpia
 """)
 def dpia_missing(ctx: Context, purpose: Purpose) -> Hit | None:
-    """Profiling, automated decisions or special categories without a `dpia`. Art. 35(3)(a)-(b)
-    name systematic evaluation by automated processing and large-scale special categories;
-    supervisory authorities' DPIA lists (EDPB WP248) treat either criterion as a trigger, so
-    the rule does not ask for scale."""
-    if purpose.dpia is not None:
+    """The DPIA screening (`flowaudit.audits.dpia`, the same computation as `flowaudit dpia`)
+    finds a DPIA required and the purpose has no `dpia`: an Art. 35(3) case (automated
+    decisions with legal or similar effect; special-category or criminal data on a large
+    scale), or two or more of WP248 rev.01's nine criteria (evaluation or scoring, automated
+    decisions, systematic monitoring, sensitive or highly personal data, large scale — a
+    subject count from `limits.large_scale_subjects`, 100,000 by default —, combining
+    datasets, vulnerable subjects, innovative technology, blocking a right or service).
+    `details.criteria` lists the criteria met. Processing carried out as a processor is left
+    to its controller, whose duty the DPIA is (Art. 35(1); the processor assists, Art. 28(3)(f))."""
+    if purpose.dpia is not None or purpose.role is not Role.CONTROLLER:
         return None
-    reasons = []
-    if purpose.profiling:
-        reasons.append("profiling")
-    if purpose.automated_decisions:
-        reasons.append("automated decisions")
-    special = _special_elements(ctx, purpose)
-    if special:
-        reasons.append("special categories (" + ", ".join(special) + ")")
-    if not reasons:
+    result = screen(ctx.view, purpose, ctx.config.limits.get("large_scale_subjects", 100_000))
+    if result.verdict != "required":
         return None
-    return hit(purpose, f"'{purpose.name}' involves {' and '.join(reasons)} but has no DPIA", reasons=reasons)
+    why = ", ".join(result.art35_3) if result.art35_3 else f"{len(result.met)} WP248 criteria"
+    return hit(purpose, f"'{purpose.name}' needs a DPIA ({why}: {', '.join(result.met)}) but has none",
+               criteria=result.met, art35_3=list(result.art35_3), subject_count=result.subject_count)
 
 
 @rule("SPC-001", title="Special-category and criminal data have an Art. 9(2) / Art. 10 condition",

@@ -151,6 +151,15 @@ def _months_between(earlier: dt.date, later: dt.date) -> int:
     return months - (1 if later.day < earlier.day else 0)
 
 
+def tia_required(ctx: Context, t: Transfer) -> bool:
+    """The transfer needs a transfer-impact assessment: a restricted transfer to a non-adequate
+    destination on an Art. 46/47 tool that counts under its regime (EDPB Recommendations
+    01/2020, step 3). TRF-004 and `flowaudit tia` both ask this one question."""
+    if t.adequate or t.mechanism is None or ctx.rulebook.mechanisms[t.mechanism].kind != "safeguard":
+        return False
+    return mechanism_problem(ctx, t) is None
+
+
 @rule("TRF-004", title="Transfers on Art. 46/47 safeguards have a current transfer-impact assessment",
       severity=Severity.HIGH, legal=("GDPR Art. 46(1)", "EDPB Recommendations 01/2020"), subject="flow",
       over=chapter_v_transfers,
@@ -170,9 +179,7 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
     no TIA, a TIA older than the limit (24 months by default; EDPB Rec. 01/2020 asks to
     re-evaluate at appropriate intervals), an outcome `measures-required` with no `measures`,
     or an outcome `not-acceptable` (critical: Schrems II, C-311/18, requires suspension)."""
-    if t.adequate or t.mechanism is None or ctx.rulebook.mechanisms[t.mechanism].kind != "safeguard":
-        return None
-    if mechanism_problem(ctx, t) is not None:
+    if not tia_required(ctx, t):
         return None
     transfer = t.flow.transfer
     tia = transfer.tia if transfer else None
