@@ -101,12 +101,16 @@ class AuditResult:
 def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Config | None = None,
               rulebook: Rulebook | None = None, only: Iterable[str] = (), skip: Iterable[str] = (),
               rules: tuple[Rule, ...] | None = None) -> AuditResult:
-    from .catalogue import CATALOGUE, select
+    from .catalogue import CATALOGUE, build_catalogue, select
 
     as_of = as_of or dt.date.today()
     config = config or Config()
-    rulebook = rulebook or default_rulebook()
-    chosen = select(rules or CATALOGUE, only=tuple(only), skip=tuple(skip) + tuple(config.skip))
+    if rulebook is None or rulebook is default_rulebook():
+        rulebook, catalogue, families = default_rulebook(), CATALOGUE, None
+    else:  # another rulebook (another set of regime folders) brings its own regimes' rules
+        catalogue, families = build_catalogue(rulebook)
+    chosen = select(rules or catalogue, only=tuple(only), skip=tuple(skip) + tuple(config.skip),
+                    families=families)
     view = InventoryView(inventory, rulebook, as_of)
     context = Context(view, rulebook, config)
     found: dict[tuple[str, str], Finding] = {}

@@ -1,8 +1,11 @@
 """The rulebook: law that changes, kept as data in `data/rulebook/` and checked when loaded.
 
-Regimes and their member countries (with dates, so `--as-of` audits the past), adequacy
-decisions with their scopes, transfer mechanisms, SCC versions, PIPL thresholds and the
-Art. 8 ages of consent. `Rulebook` answers the questions the inventory's graph view asks
+A regime is one folder, `data/rulebook/<regime-id>/` (docs/regimes.md): `regime.yaml` (its
+name, law, area with dates, the regions it claims, its own rule module), `adequacy.yaml`
+(decisions with dates and scopes), `mechanisms.yaml` (the transfer mechanisms it recognises,
+with dates), and any facts of its own (`thresholds.yaml`, `age-of-consent.yaml`, `scc.yaml`,
+...) that its rules read with `Rulebook.facts`. The rulebook finds the folders; no list of
+regimes is kept in code. `Rulebook` answers the questions the inventory's graph view asks
 (it satisfies `inventory.graph.Jurisdictions`).
 """
 
@@ -62,6 +65,10 @@ class Regime(_Model):
     source: str
     members: tuple[Membership, ...]
     attaches_to: Literal["subjects", "subjects-and-establishments"] = "subjects-and-establishments"
+    short_name: str | None = None  # in messages ("GDPR"); default the name
+    order: int = 1000  # where the regime sorts in reports and listings (then by id)
+    regions: tuple[str, ...] = ()  # subject-location regions that stand for this regime's area
+    rules: str | None = None  # its own rule module: a name in flowaudit.audits.rules, or a dotted path
 
 
 class Decision(_Model):
@@ -106,8 +113,10 @@ class AdequacyList(_Model):
 
 
 class MechanismInfo(_Model):
+    """A transfer mechanism as one regime's `mechanisms.yaml` declares it."""
+
     kind: Literal["adequacy", "safeguard", "derogation", "pipl"]
-    regimes: tuple[str, ...]
+    regimes: tuple[str, ...] = ()  # filled in: every regime whose folder declares the mechanism
     legal: str
     level: int = 0
     since: dt.date | None = None
@@ -152,30 +161,90 @@ class Rulebook:
 
     def __init__(self, directory: Path = RULEBOOK_DIR):
         self.directory = directory
+        folders = sorted(p for p in directory.iterdir() if p.is_dir() and (p / "regime.yaml").is_file())
         try:
-            regimes = _read(directory / "regimes.yaml")
-            self.regimes = {r["id"]: Regime.model_validate(r) for r in regimes["regimes"]}
-            self.regions: dict[str, str] = dict(regimes["regions"])
-            adequacy = _read(directory / "adequacy.yaml")
-            self.adequacy_lists = {k: AdequacyList.model_validate(v) for k, v in adequacy.items()}
-            mechanisms = _read(directory / "mechanisms.yaml")
-            self.mechanisms = {Mechanism(k): MechanismInfo.model_validate(v)
-                               for k, v in mechanisms["mechanisms"].items()}
-            scc = _read(directory / "scc.yaml")
+            regimes = []
+            for folder in folders:
+                regime = Regime.model_validate(_read(folder / "regime.yaml"))
+                if regime.id != folder.name:
+                    raise ValueError(f"{folder.name}/regime.yaml: id {regime.id!r} is not the folder's name")
+                regimes.append(regime)
+            regimes.sort(key=lambda r: (r.order, r.id))
+            self.regimes: dict[str, Regime] = {r.id: r for r in regimes}
+            self.regions: dict[str, str] = dict(_read(directory / "regions.yaml"))
+            for r in regimes:
+                for region in r.regions:
+                    if region in self.regions:
+                        raise ValueError(f"region {region} is claimed by {self.regions[region]} and {r.id}")
+                    self.regions[region] = r.id
+            self._facts: dict[str, dict[str, dict]] = {
+                r.id: {p.stem: _read(p) for p in sorted((directory / r.id).glob("*.yaml"))} for r in regimes}
+            self.adequacy_lists = {r: AdequacyList.model_validate(f["adequacy"])
+                                   for r, f in self._facts.items() if "adequacy" in f}
+            self.regime_mechanisms: dict[str, dict[Mechanism, MechanismInfo]] = {
+                r: {Mechanism(k): MechanismInfo.model_validate(v) for k, v in f["mechanisms"]["mechanisms"].items()}
+                for r, f in self._facts.items() if "mechanisms" in f}
+            self.mechanisms = self._mechanism_catalogue()
+            scc = self._one_fact("scc")
             self.scc_versions = {v["version"]: SccVersion.model_validate(v) for v in scc["versions"]}
             self.scc_modules: dict[tuple[Role, Role], str] = {
                 tuple(Role(p) for p in k.split("->")): v for k, v in scc["modules"].items()}  # type: ignore[misc]
             self.tia_max_age_months: int = int(scc["tia_max_age_months"])
-            self.pipl = Pipl.model_validate(_read(directory / "pipl.yaml"))
-            self.age_of_consent = AgeOfConsent.model_validate(_read(directory / "age-of-consent.yaml"))
+            self.age_of_consent = AgeOfConsent.model_validate(self._one_fact("age-of-consent"))
         except (ValidationError, KeyError, TypeError, ValueError) as exc:
             raise FlowauditError(f"rulebook in {directory} is invalid: {exc}") from exc
         missing = set(Mechanism) - set(self.mechanisms)
         if missing:
-            raise FlowauditError(f"rulebook: mechanisms.yaml lacks {sorted(m.value for m in missing)}")
-        unknown = set(self.adequacy_lists) - set(self.regimes)
-        if unknown:
-            raise FlowauditError(f"rulebook: adequacy.yaml names unknown regimes {sorted(unknown)}")
+            raise FlowauditError(f"rulebook: no regime's mechanisms.yaml declares {sorted(m.value for m in missing)}")
+        if "pipl" in self.regimes:
+            self.pipl  # noqa: B018 - checked when loaded, like every other fact
+
+    def _mechanism_catalogue(self) -> dict[Mechanism, MechanismInfo]:
+        """Each mechanism once, as the first regime (in order) declares it, with every regime
+        that recognises it; a mechanism is of one kind whichever regime declares it."""
+        out: dict[Mechanism, MechanismInfo] = {}
+        for regime, declared in self.regime_mechanisms.items():
+            for mechanism, info in declared.items():
+                first = out.get(mechanism)
+                if first is None:
+                    out[mechanism] = info.model_copy(update={"regimes": (regime,)})
+                elif first.kind != info.kind:
+                    raise ValueError(f"{regime}/mechanisms.yaml: {mechanism.value} is {info.kind}, "
+                                     f"elsewhere {first.kind}")
+                else:
+                    out[mechanism] = first.model_copy(update={"regimes": (*first.regimes, regime)})
+        return out
+
+    def _one_fact(self, name: str) -> dict:
+        """A fact file that one regime folder holds (e.g. the EU SCC versions in gdpr/scc.yaml)."""
+        holders = [r for r, f in self._facts.items() if name in f]
+        if len(holders) != 1:
+            raise ValueError(f"{name}.yaml: expected in exactly one regime folder, found in {holders or 'none'}")
+        return self._facts[holders[0]][name]
+
+    def facts(self, regime: str, name: str) -> dict:
+        """A regime's own fact file, `<regime>/<name>.yaml`, as read (its rule module checks it)."""
+        try:
+            return self._facts[regime][name]
+        except KeyError:
+            raise FlowauditError(f"rulebook: {regime}/{name}.yaml is missing") from None
+
+    def regime_short_name(self, regime: str) -> str:
+        """The name findings' messages use (`GDPR`, `UK GDPR`, `FADP`)."""
+        found = self.regimes.get(regime)
+        return (found.short_name or found.name) if found is not None else regime
+
+    @cached_property
+    def pipl(self) -> Pipl:
+        try:
+            return Pipl.model_validate(self.facts("pipl", "thresholds"))
+        except ValidationError as exc:
+            raise FlowauditError(f"rulebook: pipl/thresholds.yaml is invalid: {exc}") from exc
+
+    def regime_name(self, regime: str) -> str:
+        """The regime's display name (`EU GDPR`, `Swiss FADP`), or its id when unknown."""
+        found = self.regimes.get(regime)
+        return found.name if found is not None else regime
 
     # --- Jurisdictions protocol (inventory.graph) -------------------------------------------
 

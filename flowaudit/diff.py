@@ -44,7 +44,6 @@ from flowaudit.inventory.loader import read_files
 from flowaudit.inventory.validate import build_inventory
 
 KINDS = ("organisation", "subject", "element", "purpose", "system", "flow", "waiver")
-REGIME_NAMES = {"gdpr": "GDPR", "uk-gdpr": "UK GDPR", "pipl": "PIPL"}
 SEVERITY_EMOJI = {"critical": "🔴", "high": "🟠", "medium": "🟡", "low": "🔵", "info": "⚪"}
 CONFIG_FILES = ("flowaudit.toml", "pyproject.toml")
 MARKDOWN_ROWS = 100  # per table: a pull-request comment holds 65,536 characters
@@ -345,7 +344,9 @@ def new_failing(report: dict[str, Any], threshold: Severity) -> list[dict[str, A
 # --- rendering ---------------------------------------------------------------------------------
 
 def _regime(regime: str) -> str:
-    return REGIME_NAMES.get(regime, regime)
+    from flowaudit.audits.rulebook import default_rulebook
+
+    return default_rulebook().regime_short_name(regime)
 
 
 def _route(t: dict[str, Any]) -> str:

@@ -149,3 +149,5 @@ def separate_consent_missing(ctx: Context, export: PiplExport) -> Hit | None:
 
 
 RULES = (pipl_mechanism_insufficient, separate_consent_missing)
+# The rule families this module adds to the catalogue (data/rulebook/pipl/regime.yaml names it).
+FAMILIES = {"PIPL": "China"}

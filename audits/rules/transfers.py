@@ -15,9 +15,6 @@ from flowaudit.inventory.models import Flow, Identifier, Mechanism, State, TiaOu
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
 
-_REGIME_NAMES = {"gdpr": "GDPR", "uk-gdpr": "UK GDPR", "pipl": "PIPL"}
-
-
 def chapter_v_transfers(ctx: Context) -> list[Transfer]:
     """Restricted transfers under the regimes with a Chapter V (GDPR, UK GDPR)."""
     law = ctx.rulebook
@@ -31,14 +28,14 @@ def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
         return "no transfer mechanism"
     info = ctx.rulebook.mechanisms[mechanism]
     if t.regime not in info.regimes:
-        return f"{mechanism.value} is not a transfer mechanism under the {_REGIME_NAMES.get(t.regime, t.regime)}"
+        return f"{mechanism.value} is not a transfer mechanism under the {ctx.rulebook.regime_short_name(t.regime)}"
     if info.since is not None and ctx.as_of < info.since:
         return f"{mechanism.value} is only available from {info.since}"
     return None
 
 
-def _describe(t: Transfer) -> str:
-    return f"{t.exporter.name} → {t.importer.name} ({t.country}, {_REGIME_NAMES.get(t.regime, t.regime)})"
+def _describe(ctx: Context, t: Transfer) -> str:
+    return f"{t.exporter.name} → {t.importer.name} ({t.country}, {ctx.rulebook.regime_short_name(t.regime)})"
 
 
 def _details(t: Transfer, **more: object) -> dict:
@@ -69,7 +66,7 @@ def first_hop_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
     if problem is None:
         return None
     module = _suggested_module(ctx, t)
-    return hit(t, f"{_describe(t)}: {problem}; SCC module {module} fits these roles",
+    return hit(t, f"{_describe(ctx, t)}: {problem}; SCC module {module} fits these roles",
                **_details(t, scc_module=module, adequacy=[a.reason for a in t.adequacy]))
 
 
@@ -92,7 +89,7 @@ def adequacy_does_not_apply(ctx: Context, t: Transfer) -> Hit | None:
     if t.mechanism is not Mechanism.ADEQUACY or t.adequate:
         return None
     reasons = [a.reason for a in t.adequacy if not a.adequate]
-    return hit(t, f"{_describe(t)} relies on adequacy, but {'; '.join(r for r in reasons if r)}",
+    return hit(t, f"{_describe(ctx, t)} relies on adequacy, but {'; '.join(r for r in reasons if r)}",
                **_details(t, reasons=reasons))
 
 
@@ -185,18 +182,18 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
     tia = transfer.tia if transfer else None
     limit = ctx.config.limits.get("tia_max_age_months", ctx.rulebook.tia_max_age_months)
     if tia is None or tia.date is None:
-        return hit(t, f"{_describe(t)} under {t.mechanism.value} has no transfer-impact assessment",
+        return hit(t, f"{_describe(ctx, t)} under {t.mechanism.value} has no transfer-impact assessment",
                    **_details(t, problem="no-tia"))
     assert transfer is not None  # the TIA came from it
     if tia.outcome is TiaOutcome.NOT_ACCEPTABLE:
-        return hit(t, f"{_describe(t)}: the TIA of {tia.date} found the transfer not acceptable, yet it goes on",
+        return hit(t, f"{_describe(ctx, t)}: the TIA of {tia.date} found the transfer not acceptable, yet it goes on",
                    severity=Severity.CRITICAL, **_details(t, problem="not-acceptable", tia_date=tia.date))
     if _add_months(tia.date, limit) < ctx.as_of:
         age = _months_between(tia.date, ctx.as_of)
-        return hit(t, f"{_describe(t)}: the TIA of {tia.date} is older than the {limit}-month limit ({age} full months)",
+        return hit(t, f"{_describe(ctx, t)}: the TIA of {tia.date} is older than the {limit}-month limit ({age} full months)",
                    **_details(t, problem="stale-tia", tia_date=tia.date, age_months=age))
     if tia.outcome is TiaOutcome.MEASURES_REQUIRED and not transfer.measures:
-        return hit(t, f"{_describe(t)}: the TIA requires supplementary measures but none are listed",
+        return hit(t, f"{_describe(ctx, t)}: the TIA requires supplementary measures but none are listed",
                    **_details(t, problem="measures-missing", tia_date=tia.date))
     return None
 
@@ -271,7 +268,7 @@ def onward_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
     if problem is None:
         return None
     path = t.path
-    return hit(t, f"onward transfer {_describe(t)}: {problem} (chain {' → '.join(path)})",
+    return hit(t, f"onward transfer {_describe(ctx, t)}: {problem} (chain {' → '.join(path)})",
                **_details(t, path=path, scc_module=_suggested_module(ctx, t)))
 
 
@@ -344,7 +341,7 @@ def special_data_without_measures(ctx: Context, t: Transfer) -> Hit | None:
         return None
     if t.flow.transfer and t.flow.transfer.measures:
         return None
-    return hit(t, f"{_describe(t)} carries {', '.join(sensitive)} with no supplementary measures",
+    return hit(t, f"{_describe(ctx, t)} carries {', '.join(sensitive)} with no supplementary measures",
                **_details(t, sensitive=sensitive))
 
 
