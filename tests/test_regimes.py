@@ -41,7 +41,7 @@ FOURTH = {
         law: Act on the Protection of Personal Information (Act No. 57 of 2003)
         source: "APPI Art. 28"
         order: 90
-        rules: fourth_regime_rules
+        rules: fourth_regime.rules
         members:
           - {country: JP, since: 2022-04-01}
     """,
@@ -102,11 +102,13 @@ def _fourth_regime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (book / "jp-appi").mkdir()
     for name, text in FOURTH.items():
         (book / "jp-appi" / name).write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
-    modules = tmp_path / "modules"
-    modules.mkdir()
-    (modules / "fourth_regime_rules.py").write_text(FOURTH_RULES, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(modules))
-    monkeypatch.delitem(sys.modules, "fourth_regime_rules", raising=False)
+    package = tmp_path / "modules" / "fourth_regime"  # a regime kept outside flowaudit: a dotted name
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "rules.py").write_text(FOURTH_RULES, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path / "modules"))
+    for name in ("fourth_regime", "fourth_regime.rules"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
     return book
 
 
@@ -136,8 +138,8 @@ def test_a_fourth_regime_is_only_files(tmp_path: Path, monkeypatch: pytest.Monke
 
 def test_a_folder_naming_a_missing_module_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     book = _fourth_regime(tmp_path, monkeypatch)
-    (tmp_path / "modules" / "fourth_regime_rules.py").unlink()
-    with pytest.raises(FlowauditError, match="jp-appi/regime.yaml names rule module 'fourth_regime_rules'"):
+    (tmp_path / "modules" / "fourth_regime" / "rules.py").unlink()
+    with pytest.raises(FlowauditError, match="jp-appi/regime.yaml names rule module 'fourth_regime.rules'"):
         build_catalogue(Rulebook(book))
 
 
