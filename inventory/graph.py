@@ -36,6 +36,10 @@ from .validate import Inventory
 if TYPE_CHECKING:
     import networkx as nx
 
+_NONE: frozenset[str] = frozenset()
+PATH_LIMIT = 20  # nodes of an onward chain shown (SPEC §5: lists in details are cut to 20)
+PATH_CUT = "…"  # stands where a long chain is cut; never an id (ids match ^[a-z0-9])
+
 
 class AdequacyDecision(Protocol):
     country: str
@@ -114,10 +118,20 @@ class Transfer:
         return ", ".join(self.destination_countries)
 
     @cached_property
-    def path(self) -> list[str]:
-        """Node ids from the first exporter's system to this flow's destination."""
+    def _path(self) -> tuple[list[str], int]:
         assert self._view is not None
-        return self._view.onward_path(self)
+        return self._view._path_to(self)
+
+    @property
+    def path(self) -> list[str]:
+        """Node ids from the first exporter's system to this flow's destination; a chain longer
+        than PATH_LIMIT nodes is cut in the middle, where PATH_CUT stands (see `path_length`)."""
+        return self._path[0]
+
+    @property
+    def path_length(self) -> int:
+        """The number of nodes on the whole chain, `path` before any cut."""
+        return self._path[1]
 
 
 @dataclass(frozen=True)
@@ -137,21 +151,20 @@ class InventoryView:
         self.as_of = as_of
         self.controller = inventory.controller
         inv = inventory
-        self._element_ids = list(inv.elements)
-        self._bit = {e: 1 << i for i, e in enumerate(self._element_ids)}
-        self._mask_cache: dict[int, tuple[Element, ...]] = {}
+        # Elements are numbered once (inventory order) so that every element list the view hands
+        # out is in one stable order; sets of elements are tuples of ids, never bitsets over all
+        # elements (their width would grow with the element count: memory quadratic in it).
+        self._element_index = {e: i for i, e in enumerate(inv.elements)}
+        self._ids_cache: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._elements_cache: dict[tuple[str, ...], tuple[Element, ...]] = {}
         self._adequacy_cache: dict[tuple[str, str, str, frozenset[Category]], Adequacy] = {}
+        self._chain_cache: dict[str, dict[str, tuple[str | None, int, tuple[str, ...]]]] = {}
         self._areas = {r: jurisdictions.area(r, as_of) for r in jurisdictions.regime_ids}
+        self._regime_bit = {r: 1 << i for i, r in enumerate(self._areas)}
         # the personal data a flow carries: anonymised elements are not personal data (Recital 26)
-        personal = {e for e, el in inv.elements.items() if el.state is not State.ANONYMISED}
-        bit = self._bit
-        self._flow_mask: dict[str, int] = {}
-        for flow in inv.flows.values():
-            mask = 0
-            for e in flow.elements:
-                if e in personal:
-                    mask |= bit[e]
-            self._flow_mask[flow.id] = mask
+        self._personal_ids = {e for e, el in inv.elements.items() if el.state is not State.ANONYMISED}
+        self._flow_personal: dict[str, tuple[str, ...]] = {
+            flow.id: self._personal_of(tuple(flow.elements)) for flow in inv.flows.values()}
         self._propagate()
 
     # --- nodes -------------------------------------------------------------------------------
@@ -185,22 +198,23 @@ class InventoryView:
         entry = self.inventory.entry(node)
         return getattr(entry, "name", node) if entry is not None else node
 
-    def elements_of(self, mask: int) -> tuple[Element, ...]:
-        """The elements of a bitset (memoised: flows share few distinct sets)."""
-        found = self._mask_cache.get(mask)
-        if found is not None:
-            return found
-        elements = self.inventory.elements
-        original = mask
-        out = []
-        i = 0
-        while mask:
-            if mask & 1:
-                out.append(elements[self._element_ids[i]])
-            mask >>= 1
-            i += 1
-        self._mask_cache[original] = result = tuple(out)
-        return result
+    def _personal_of(self, ids: tuple[str, ...]) -> tuple[str, ...]:
+        """The personal-data elements among `ids`, once each, in inventory order (memoised:
+        flows share few distinct element lists)."""
+        found = self._ids_cache.get(ids)
+        if found is None:
+            index, personal = self._element_index, self._personal_ids
+            found = tuple(sorted({e for e in ids if e in personal}, key=index.__getitem__))
+            self._ids_cache[ids] = found = self._ids_cache.setdefault(found, found)
+        return found
+
+    def elements_of(self, ids: tuple[str, ...]) -> tuple[Element, ...]:
+        """The `Element` entries of a tuple of ids (memoised, shared between flows)."""
+        found = self._elements_cache.get(ids)
+        if found is None:
+            elements = self.inventory.elements
+            self._elements_cache[ids] = found = tuple(elements[e] for e in ids)
+        return found
 
     # --- regimes -----------------------------------------------------------------------------
 
@@ -220,46 +234,109 @@ class InventoryView:
         return any(c in area for c in self.countries(node))
 
     def _propagate(self) -> None:
-        """Per regime, the elements at each node that are under it: a fixed point over flows."""
+        """Per node and element, the regimes the element is under there (SPEC §3).
+
+        A node anchored in a regime (subjects located in its area; for regimes that attach to
+        establishments, a system or organisation in the area) holds everything under it; other
+        regimes reach a node along flows, element by element. Worklist over deltas: a regime is
+        added to a (node, element) pair at most once and sent on once along each flow out of
+        the node that carries the element, so the work is linear in the flows' element lists
+        whatever the shape (chains, cycles), and memory is linear too.
+        """
         inv = self.inventory
-        everything = (1 << len(self._element_ids)) - 1
         outgoing: dict[str, list[Flow]] = defaultdict(list)
         for flow in inv.flows.values():
             outgoing[flow.from_].append(flow)
         self._outgoing = outgoing
         nodes = set(outgoing) | {f.to for f in inv.flows.values()}
-        self._regime_bits: dict[str, dict[str, int]] = {}
-        for regime in self._areas:
-            bits: dict[str, int] = {}
-            for node in nodes:
+        anchor: dict[str, int] = {}
+        for node in nodes:
+            bits = 0
+            for regime, bit in self._regime_bit.items():
                 if self._anchored(node, regime):
-                    bits[node] = everything
-            queue = deque(bits)
-            while queue:
-                node = queue.popleft()
-                have = bits.get(node, 0)
-                for flow in outgoing.get(node, ()):
-                    carried = have & self._flow_mask[flow.id]
-                    if carried:
-                        before = bits.get(flow.to, 0)
-                        after = before | carried
-                        if after != before:
-                            bits[flow.to] = after
-                            queue.append(flow.to)
-            self._regime_bits[regime] = bits
+                    bits |= bit
+            if bits:
+                anchor[node] = bits
+        held: dict[str, dict[str, int]] = {}  # regimes that reached (node, element) along flows
+        pending: dict[str, dict[str, int]] = {}  # what a node has received and not yet sent on
+        queue: deque[str] = deque()
+        personal = self._flow_personal
 
-    def carried(self, flow: Flow, regime: str) -> int:
-        """Bitset of the flow's personal-data elements that are under `regime`."""
-        return self._regime_bits[regime].get(flow.from_, 0) & self._flow_mask[flow.id]
+        def send(flow: Flow, elements: Iterable[str], bits: int) -> None:
+            to = flow.to
+            bits &= ~anchor.get(to, 0)
+            if not bits:
+                return
+            at = held.get(to)
+            for e in elements:
+                if at is None:
+                    at = held[to] = {}
+                old = at.get(e, 0)
+                new = bits & ~old
+                if new:
+                    at[e] = old | new
+                    delta = pending.get(to)
+                    if delta is None:
+                        delta = pending[to] = {}
+                        queue.append(to)
+                    delta[e] = delta.get(e, 0) | new
+
+        for node, bits in anchor.items():
+            for flow in outgoing.get(node, ()):
+                if bits & ~anchor.get(flow.to, 0) and personal[flow.id]:
+                    send(flow, personal[flow.id], bits)
+        by_element: dict[str, dict[str, list[Flow]]] = {}
+        while queue:
+            node = queue.popleft()
+            delta = pending.pop(node)
+            index = by_element.get(node)
+            if index is None:
+                index = by_element[node] = defaultdict(list)
+                for flow in outgoing.get(node, ()):
+                    for e in personal[flow.id]:
+                        index[e].append(flow)
+            for e, bits in delta.items():
+                for flow in index.get(e, ()):
+                    send(flow, (e,), bits)
+        self._anchor = anchor
+        self._held = held
+
+    def _regime_elements(self, flow: Flow) -> dict[str, tuple[str, ...]]:
+        """Per regime, the flow's personal-data elements under it (ids, inventory order)."""
+        personal = self._flow_personal[flow.id]
+        if not personal:
+            return {}
+        anchor = self._anchor.get(flow.from_, 0)
+        held = self._held.get(flow.from_)
+        out: dict[str, tuple[str, ...]] = {}
+        if not held:
+            if anchor:
+                for regime, bit in self._regime_bit.items():
+                    if anchor & bit:
+                        out[regime] = personal
+            return out
+        bits = [anchor | held.get(e, 0) for e in personal]
+        for regime, bit in self._regime_bit.items():
+            if all(b & bit for b in bits):
+                out[regime] = personal
+            else:
+                ids = tuple(e for e, b in zip(personal, bits, strict=True) if b & bit)
+                if ids:
+                    out[regime] = self._ids_cache.setdefault(ids, ids)
+        return out
+
+    def carried(self, flow: Flow, regime: str) -> tuple[str, ...]:
+        """Ids of the flow's personal-data elements that are under `regime` (inventory order)."""
+        return self._regime_elements(flow).get(regime, ())
 
     def regimes_of_flow(self, flow: Flow) -> tuple[str, ...]:
-        return tuple(r for r in self._areas if self.carried(flow, r))
+        return tuple(self._regime_elements(flow))
 
     def elements_carried(self, flow: Flow, regime: str) -> tuple[Element, ...]:
         return self.elements_of(self.carried(flow, regime))
 
     def personal_elements(self, flow: Flow) -> tuple[Element, ...]:
-        return self.elements_of(self._flow_mask[flow.id])
+        return self.elements_of(self._flow_personal[flow.id])
 
     # --- transfers ---------------------------------------------------------------------------
 
@@ -295,7 +372,8 @@ class InventoryView:
         found: dict[str, list[Transfer]] = {}
         collectors = self._collector_masks
         for flow in inv.flows.values():
-            if not self._flow_mask[flow.id]:
+            carried = self._regime_elements(flow)
+            if not carried:
                 continue
             exporter, importer, via_collection = self.parties(flow)
             if exporter is None or importer is None:
@@ -305,10 +383,8 @@ class InventoryView:
                 continue  # anonymised before it leaves: not a transfer of personal data
             to_countries = (importer.country, *self.countries(flow.to))
             origin = self.countries(flow.from_)
-            for regime, area in self._areas.items():
-                mask = self.carried(flow, regime)
-                if not mask:
-                    continue
+            for regime, ids in carried.items():
+                area = self._areas[regime]
                 destinations = tuple(sorted({c for c in to_countries if c not in area}))
                 if not destinations:
                     continue
@@ -317,7 +393,7 @@ class InventoryView:
                         continue
                     # SPEC §3: first-hop when the exporter got the data directly from the subjects
                     # or holds it in the area (where it is held, not where the exporter is established)
-                    first_hop = (via_collection or bool(collectors[regime].get(exporter.id, 0) & mask)
+                    first_hop = (via_collection or not collectors[regime].get(exporter.id, _NONE).isdisjoint(ids)
                                  or any(c in area for c in origin))
                 else:
                     # PIPL: personal information leaves CN when it goes from CN to outside CN, also
@@ -325,7 +401,7 @@ class InventoryView:
                     if not any(c in area for c in origin):
                         continue
                     first_hop = True
-                elements = self.elements_of(mask)
+                elements = self.elements_of(ids)
                 categories = frozenset(e.category for e in elements)
                 adequacy = tuple(self._adequacy(regime, c, importer, categories) for c in destinations)
                 found.setdefault(flow.id, []).append(Transfer(
@@ -374,17 +450,17 @@ class InventoryView:
     # --- collection, purposes, reach -------------------------------------------------------
 
     @cached_property
-    def _collector_masks(self) -> dict[str, dict[str, int]]:
+    def _collector_masks(self) -> dict[str, dict[str, set[str]]]:
         """Per regime and organisation, the elements under the regime that it collected directly
         from data subjects (data of other subjects it got from an exporter stays onward data)."""
-        masks: dict[str, dict[str, int]] = {regime: defaultdict(int) for regime in self._areas}
+        masks: dict[str, dict[str, set[str]]] = {regime: defaultdict(set) for regime in self._areas}
         for flow in self.inventory.flows.values():
             if self.is_subject(flow.from_):
                 exporter, importer, via = self.parties(flow)
                 collector = exporter if via else importer
                 if collector is not None:
-                    for regime, found in masks.items():
-                        found[collector.id] |= self.carried(flow, regime)
+                    for regime, ids in self._regime_elements(flow).items():
+                        masks[regime][collector.id].update(ids)
         return {regime: dict(found) for regime, found in masks.items()}
 
     def collection_flows(self) -> Iterator[Flow]:
@@ -461,7 +537,7 @@ class InventoryView:
         inv = self.inventory
         found = set()
         for flow in inv.flows.values():
-            if self._flow_mask[flow.id]:
+            if self._flow_personal[flow.id]:
                 operator = self.operator(flow.to)
                 if operator is not None:
                     found.add(operator.id)
@@ -474,42 +550,79 @@ class InventoryView:
     # --- lineage -----------------------------------------------------------------------------
 
     def onward_path(self, transfer: Transfer) -> list[str]:
-        """Backward search from the exporter's node, along flows carrying the transfer's
-        data under its regime, to the first exporter's system (one in the regime's area, or
-        one that collected the data from subjects); then forward to this flow's destination."""
+        """Node ids from the first exporter's system (one in the regime's area, or one that
+        collected the data from subjects) to this flow's destination, by the shortest chain of
+        flows carrying data under the regime. A chain longer than PATH_LIMIT nodes is cut in the
+        middle, marked PATH_CUT; `Transfer.path_length` gives its full length."""
+        return self._path_to(transfer)[0]
+
+    def _path_to(self, transfer: Transfer) -> tuple[list[str], int]:
         flow = transfer.flow
-        mask = self.carried(flow, transfer.regime)
-        area = self._areas[transfer.regime]
-        incoming: dict[str, list[Flow]] = self._incoming
-        bits = self._regime_bits[transfer.regime]
+        reached = self._chains(transfer.regime).get(flow.from_)
+        if reached is None:  # the exporter's node starts a chain itself
+            return [flow.from_, flow.to], 2
+        head, depth = reached[2], reached[1]
+        length = depth + 2
+        if length <= PATH_LIMIT:
+            return [*head, flow.to], length  # the head holds the whole chain
+        keep = PATH_LIMIT // 2
+        tail = self._walk_back(flow.from_, transfer.regime, PATH_LIMIT - keep - 2)
+        return [*head[:keep], PATH_CUT, *tail, flow.to], length
 
-        def is_start(node: str) -> bool:
-            if any(self.is_subject(f.from_) and self.carried(f, transfer.regime) & mask
-                   for f in incoming.get(node, ())):
-                return True
-            return any(c in area for c in self.countries(node))
+    def _walk_back(self, node: str, regime: str, count: int) -> list[str]:
+        """The last `count` nodes of the chain that ends at `node` (parent pointers)."""
+        chains = self._chains(regime)
+        out = [node]
+        while len(out) < count:
+            parent = chains[out[-1]][0]
+            if parent is None:
+                break
+            out.append(parent)
+        out.reverse()
+        return out
 
-        parent: dict[str, str | None] = {flow.from_: None}
-        queue = deque([flow.from_])
-        start = flow.from_
+    def _chains(self, regime: str) -> dict[str, tuple[str | None, int, tuple[str, ...]]]:
+        """Per node reached by data under `regime`: its parent on a shortest chain from a first
+        exporter's node, its depth on that chain and the chain's first nodes (at most PATH_LIMIT,
+        shared between nodes). One breadth-first pass over the flows per regime, on first use:
+        linear in flows, cycles included; a path then costs at most PATH_LIMIT steps."""
+        cache = self._chain_cache
+        found = cache.get(regime)
+        if found is not None:
+            return found
+        area = self._areas[regime]
+        chains: dict[str, tuple[str | None, int, tuple[str, ...]]] = {}
+        queue: deque[str] = deque()
+        for flow in self.inventory.flows.values():
+            node = flow.to
+            if node in chains or self.is_subject(node):
+                continue
+            start = (self.is_subject(flow.from_) and regime in self._regime_elements(flow)) or (
+                any(c in area for c in self.countries(node)) and self._holds(node, regime))
+            if start:
+                chains[node] = (None, 0, (node,))
+                queue.append(node)
+        for node in self._outgoing:  # nodes no flow enters: located in the area, holding its data
+            if node not in chains and not self.is_subject(node) and self._holds(node, regime) and any(
+                    c in area for c in self.countries(node)):
+                chains[node] = (None, 0, (node,))
+                queue.append(node)
         while queue:
             node = queue.popleft()
-            if node != flow.from_ and is_start(node):
-                start = node
-                break
-            for f in incoming.get(node, ()):
-                if self.is_subject(f.from_) or f.from_ in parent:
+            _, depth, head = chains[node]
+            for flow in self._outgoing.get(node, ()):
+                to = flow.to
+                if to in chains or regime not in self._regime_elements(flow):
                     continue
-                if bits.get(f.from_, 0) & self._flow_mask[f.id] & mask:
-                    parent[f.from_] = node
-                    queue.append(f.from_)
-        path = [start]
-        node = start
-        while parent.get(node) is not None:
-            node = parent[node]  # type: ignore[assignment]
-            path.append(node)
-        path.append(flow.to)
-        return path
+                chains[to] = (node, depth + 1, head if len(head) >= PATH_LIMIT else (*head, to))
+                queue.append(to)
+        cache[regime] = chains
+        return chains
+
+    def _holds(self, node: str, regime: str) -> bool:
+        """Some data under `regime` is at `node` (anchored there, or reached along a flow)."""
+        bit = self._regime_bit[regime]
+        return bool(self._anchor.get(node, 0) & bit) or any(b & bit for b in self._held.get(node, {}).values())
 
     @cached_property
     def _incoming(self) -> dict[str, list[Flow]]:

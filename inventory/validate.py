@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import reprlib
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -349,8 +348,6 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
             problems.append(Problem(origin.source.display, line, col, "subject",
                                     f"waiver of {waiver.rule}: unknown subject {waiver.subject!r}"
                                     f"{suggest(waiver.subject, inv.origins)}"))
-    if not problems:
-        problems.extend(_check_cycles(inv))
     return problems
 
 
@@ -359,141 +356,6 @@ def _table(inv: Inventory, kind: str) -> dict[str, Any]:
         "organisation": inv.organisations, "subject": inv.subjects, "element": inv.elements,
         "purpose": inv.purposes, "system": inv.systems, "flow": inv.flows}
     return tables[kind]
-
-
-def _check_cycles(inv: Inventory) -> list[Problem]:
-    """An element that flows in a circle (a → b → a) is an error: its lineage has no start.
-
-    Cheap at scale: strongly connected components of the node graph first (one pass), then
-    per element only inside the few components that have more than one node.
-    """
-    successors: dict[str, list[Flow]] = defaultdict(list)
-    for flow in inv.flows.values():
-        successors[flow.from_].append(flow)
-    successors = _peel_acyclic(successors)
-    problems: list[Problem] = []
-    if not successors:
-        return problems
-    for component in _strongly_connected(successors):
-        if len(component) < 2:
-            continue
-        members = set(component)
-        internal = [f for n in component for f in successors.get(n, ()) if f.to in members]
-        elements = sorted({e for f in internal for e in f.elements})
-        for element in elements:
-            edges: dict[str, list[Flow]] = defaultdict(list)
-            for f in internal:
-                if element in f.elements:
-                    edges[f.from_].append(f)
-            cycle = _find_cycle(edges)
-            if cycle:
-                first = cycle[0]
-                origin = inv.origins[first.id]
-                line, col = origin.source.locate((origin.section, origin.index, "to"))
-                path = " → ".join([cycle[0].from_] + [f.to for f in cycle])
-                problems.append(Problem(origin.source.display, line, col, "to",
-                                        f"flow {first.id!r}: element {element!r} flows in a cycle {path} "
-                                        f"(flows {', '.join(f.id for f in cycle)}); data must not return to "
-                                        "where it came from: drop the element from one of these flows"))
-                break
-    return problems
-
-
-def _peel_acyclic(successors: dict[str, list[Flow]]) -> dict[str, list[Flow]]:
-    """Drop, repeatedly, nodes that no flow enters (Kahn): they cannot be on a cycle. What
-    remains is usually empty, so the component search runs on a handful of nodes."""
-    indegree: dict[str, int] = defaultdict(int)
-    for flows in successors.values():
-        for f in flows:
-            indegree[f.to] += 1
-    ready = [n for n in successors if not indegree.get(n)]
-    removed = set()
-    while ready:
-        node = ready.pop()
-        removed.add(node)
-        for f in successors.get(node, ()):
-            indegree[f.to] -= 1
-            if indegree[f.to] == 0:
-                ready.append(f.to)
-    return {n: [f for f in flows if f.to not in removed] for n, flows in successors.items() if n not in removed}
-
-
-def _strongly_connected(successors: dict[str, list[Flow]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative (inventories can be deep)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    result: list[list[str]] = []
-    counter = 0
-    for start in list(successors):
-        if start in index:
-            continue
-        work = [(start, 0)]
-        while work:
-            node, i = work.pop()
-            if i == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            edges = successors.get(node, ())
-            recurse = False
-            while i < len(edges):
-                nxt = edges[i].to
-                i += 1
-                if nxt not in index:
-                    work.append((node, i))
-                    work.append((nxt, 0))
-                    recurse = True
-                    break
-                if nxt in on_stack:
-                    low[node] = min(low[node], index[nxt])
-            if recurse:
-                continue
-            if low[node] == index[node]:
-                component = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                result.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return result
-
-
-def _find_cycle(edges: dict[str, list[Flow]]) -> list[Flow] | None:
-    """One cycle as a list of flows, by depth-first search with colours."""
-    colour: dict[str, int] = {}
-    for start in sorted(edges):
-        if colour.get(start):
-            continue
-        path: list[Flow] = []
-        work: list[tuple[str, int]] = [(start, 0)]
-        colour[start] = 1
-        while work:
-            node, i = work.pop()
-            out = edges.get(node, [])
-            if i < len(out):
-                work.append((node, i + 1))
-                flow = out[i]
-                state = colour.get(flow.to, 0)
-                if state == 1:
-                    cut = next((k for k, f in enumerate(path) if f.from_ == flow.to), len(path))
-                    return path[cut:] + [flow]
-                if state == 0:
-                    colour[flow.to] = 1
-                    path.append(flow)
-                    work.append((flow.to, 0))
-            else:
-                colour[node] = 2
-                if path:
-                    path.pop()
-    return None
 
 
 def _apply_defaults(inv: Inventory) -> None:
