@@ -183,14 +183,16 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("element")
 @click.option("--as-of", type=DATE, help="Law as it stood on DATE (default today).")
+@click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Show at most N flows (and N systems, organisations); 0 shows all.")
 @_guard
-def lineage(path: Path, element: str, as_of: dt.date | None) -> None:
+def lineage(path: Path, element: str, as_of: dt.date | None, limit: int) -> None:
     """Where ELEMENT comes from and goes, with countries and safeguards."""
     from flowaudit.api import load
     from flowaudit.reports.lineage import render_lineage
 
     inv = load(path)
-    click.echo(render_lineage(inv, element, as_of or dt.date.today()), nl=False)
+    click.echo(render_lineage(inv, element, as_of or dt.date.today(), limit=limit or None), nl=False)
 
 
 @main.command()
@@ -221,12 +223,15 @@ def graph(path: Path, element: str | None, fmt: str, output: Path | None, as_of:
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--flows", type=click.IntRange(min=1), required=True, help="Number of flows.")
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--shape", type=click.Choice(["realistic", "chain", "elements", "ring"]), default="realistic",
+              show_default=True, help="A shape that hurts: one onward chain of N flows, N elements, a ring of N flows.")
 @_guard
-def synth(out_dir: Path, flows: int, seed: int) -> None:
+def synth(out_dir: Path, flows: int, seed: int, shape: str) -> None:
     """Write a deterministic synthetic inventory of realistic shape (for benchmarks)."""
     from flowaudit.synth import synthesize
+    from flowaudit.synth.shapes import BUILDERS
 
-    counts = synthesize(out_dir, flows, seed)
+    counts = synthesize(out_dir, flows, seed) if shape == "realistic" else BUILDERS[shape](out_dir, flows)
     click.echo(f"{out_dir}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import textwrap
+from typing import TypeVar
 
 from flowaudit.audits.rulebook import default_rulebook
 from flowaudit.inventory import FlowauditError
@@ -18,7 +19,17 @@ from flowaudit.inventory.validate import Inventory, suggest
 
 from .records import country_name
 
+T = TypeVar("T")
+
 WIDTH = 100
+DEFAULT_LIMIT = 200
+
+
+def _shown(items: list[T], limit: int | None) -> tuple[list[T], int]:
+    """The first `limit` items and how many were left out."""
+    if limit is None or len(items) <= limit:
+        return items, 0
+    return items[:limit], len(items) - limit
 
 
 def _node(view: InventoryView, node: str) -> str:
@@ -41,7 +52,10 @@ def describe_transfer(view: InventoryView, t: Transfer, regime_name: str) -> str
             f"{', '.join(t.destination_countries)}; {mechanism}; {adequacy}; {hop}")
 
 
-def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str:
+def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date, *, limit: int | None = DEFAULT_LIMIT) -> str:
+    """The lineage as text. Each list (collection, flows, systems, organisations) shows at most
+    `limit` entries and then says how many it left out (None: no limit); onward chains are cut
+    to 20 nodes. The output stays small however long the chains or many the flows."""
     if element_id not in inventory.elements:
         raise FlowauditError(f"unknown element {element_id!r}{suggest(element_id, inventory.elements)}")
     rulebook = default_rulebook()
@@ -54,6 +68,10 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str
         out.extend(textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=more,
                                  break_on_hyphens=False) or [indent])
 
+    def more(cut: int, what: str) -> None:
+        if cut:
+            para(f"… and {cut:,} more {what}{'s' if cut != 1 else ''} not shown (--limit 0 shows all)")
+
     flag = " (Art. 9 special category)" if element.special else " (Art. 10 criminal data)" if element.criminal else ""
     out.append(f"Lineage of {element.name!r} [{element_id}] as of {as_of}")
     out.append(f"  category {element.category.value}{flag}; identifier {element.identifier.value if element.identifier else 'none'}; "
@@ -64,10 +82,12 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str
     collection = [f for f in flows if view.is_subject(f.from_)]
     out.append("Collected from")
     if collection:
-        for f in collection:
+        shown, cut = _shown(collection, limit)
+        for f in shown:
             subject = inventory.subjects[f.from_]
             para(f"{subject.name} [{subject.id}], living in {', '.join(subject.locations) or 'unknown'} → "
                  f"{_node(view, f.to)} (flow {f.id})")
+        more(cut, "collection flow")
     elif element.subjects:
         for sid in element.subjects:
             listed = inventory.subjects.get(sid)
@@ -81,7 +101,8 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str
     out.append(f"Flows carrying it ({len(flows)}), from the source onwards")
     if not flows:
         para("none")
-    for i, f in enumerate(flows, start=1):
+    shown, cut = _shown(flows, limit)
+    for i, f in enumerate(shown, start=1):
         para(f"{i}. {f.id}: {_node(view, f.from_)} → {_node(view, f.to)}", "  ", "       ")
         operator = view.operator(f.to)
         if operator is not None:
@@ -96,16 +117,19 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str
                 para(describe_transfer(view, t, rulebook.regimes[t.regime].name), "       ", "         ")
         else:
             para("not a restricted transfer", "       ", "       ")
+    more(cut, "flow")
     out.append("")
 
     out.append("Stored in")
     stored = sorted((sy for sy in inventory.systems.values() if element_id in sy.elements), key=lambda sy: sy.id)
     if not stored:
         para("no system records storing it")
+    stored, cut = _shown(stored, limit)
     for system in stored:
         op = inventory.organisations[system.operator]
         para(f"{system.name} [{system.id}] in {', '.join(system.locations) or op.country}, operated by {op.name} "
              f"({op.relation.value}); security: {', '.join(system.security) or 'none recorded'}")
+    more(cut, "system")
     out.append("")
 
     reach = view.reach.get(element_id)
@@ -113,9 +137,11 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date) -> str
     countries = sorted(reach.countries) if reach else []
     out.append(f"Reaches {len(orgs)} external organisation{'s' if len(orgs) != 1 else ''} and "
                f"{len(countries)} countr{'ies' if len(countries) != 1 else 'y'}")
-    for o in orgs:
+    shown_orgs, cut = _shown(orgs, limit)
+    for o in shown_orgs:
         org = inventory.organisations[o]
         para(f"{org.name} [{o}] ({org.relation.value}, {org.country})")
+    more(cut, "organisation")
     if countries:
         para("countries: " + ", ".join(f"{c} {country_name(c)}" + (" (controller)" if c == me.country else "")
                                        for c in countries))

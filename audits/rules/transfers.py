@@ -269,7 +269,7 @@ def onward_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
         return None
     path = t.path
     return hit(t, f"onward transfer {_describe(ctx, t)}: {problem} (chain {' → '.join(path)})",
-               **_details(t, path=path, scc_module=_suggested_module(ctx, t)))
+               **_details(t, path=path, path_length=t.path_length, scc_module=_suggested_module(ctx, t)))
 
 
 @rule("TRF-008", title="SCCs are the 2021 version", severity=Severity.HIGH,
