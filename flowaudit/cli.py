@@ -245,3 +245,13 @@ def _register_commands() -> None:
 
 
 _register_commands()
+
+
+def _register_interop() -> None:
+    """`import` and `export` live in flowaudit/interop_cmd.py."""
+    from flowaudit.interop_cmd import register as register_interop
+
+    register_interop(main)
+
+
+_register_interop()

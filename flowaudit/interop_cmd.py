@@ -1,0 +1,96 @@
+"""`flowaudit import fides|ropa` and `flowaudit export dpv|fides|graphml|csv|parquet` (SPEC §5).
+
+Exit 0 when done, 2 for input that cannot be imported or exported (the message names the file
+and key, or the sheet, row and column) or an inventory that is not valid. Nothing is written
+on error: the output goes to a temporary folder first and is moved into place at the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+
+from flowaudit.cli import DATE, _guard
+from flowaudit.inventory import InventoryError
+from flowaudit.interop.common import ImportError_, ImportResult, write_inventory
+
+
+def _translate(func):  # type: ignore[no-untyped-def]
+    """Importer and exporter errors become exit 2 with their message (the CLI's one boundary)."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return func(*args, **kwargs)
+        except ImportError_ as exc:
+            click.echo(f"error: {exc}", err=True)
+            click.echo("nothing was written", err=True)
+            sys.exit(2)
+
+    return _guard(wrapper)
+
+
+def _write_into(result: ImportResult, out_dir: Path) -> list[Path]:
+    """Write the imported inventory into `out_dir` only when all of it validates."""
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise ImportError_(f"{out_dir}: the output folder is not empty; import into a new folder, or use "
+                           "--into to apply a workbook to an existing inventory")
+    parent = out_dir.parent if str(out_dir.parent) else Path(".")
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    try:
+        try:
+            written = write_inventory(result, staging)
+        except InventoryError as exc:  # name the files as they would have been written
+            import dataclasses
+
+            raise InventoryError([dataclasses.replace(p, file=p.file.replace(str(staging), str(out_dir)))
+                                  for p in exc.problems]) from None
+        if out_dir.exists():
+            out_dir.rmdir()
+        os.replace(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [out_dir / p.name for p in written]
+
+
+def _summary(result: ImportResult, out_dir: Path) -> None:
+    counts = ", ".join(f"{n} {s}" for s, n in result.counts().items())
+    click.echo(f"{out_dir}: {counts}")
+    click.echo(f"{len(result.reviews)} to review, {len(set(result.skipped))} not imported: "
+               f"{out_dir / 'import-report.md'}")
+
+
+@click.group("import")
+def import_group() -> None:
+    """Bring an inventory in: fideslang manifests or a record-of-processing workbook."""
+
+
+@import_group.command("fides")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True,
+              help="New folder for the inventory YAML and import-report.md.")
+@click.option("--country", help="Where the controller is established (ISO code), when the manifest does not say.")
+@_translate
+def import_fides_cmd(path: Path, out_dir: Path, country: str | None) -> None:
+    """Import fideslang manifests (a file or a folder: system, dataset, organization, policy)."""
+    from flowaudit.interop.fides_in import import_fides
+
+    result = import_fides(path, country=country)
+    _write_into(result, out_dir)
+    _summary(result, out_dir)
+
+
+def register(main: click.Group) -> None:
+    main.add_command(import_group)
+
+
+__all__ = ["DATE", "dt", "import_group", "register"]
