@@ -161,7 +161,7 @@ class _Importer:
         custom = self.custom_categories.get(key)
         if found is None:
             entry = {"id": self.ids.take(key_id(key.removeprefix("user.").replace(".", "-"))),
-                     "name": (custom or {}).get("name") or key, "category": "content",
+                     "name": (custom or {}).get("name") or key, "category": "content", "subjects": [],
                      "source": f"fideslang data category {key}"}
             self.elements[key] = entry
             self.result.sections["elements"].append(entry)
@@ -312,7 +312,7 @@ class _Importer:
                     self.children_subjects.update(subject_ids)
                 for e in element_ids:
                     el = next(x for x in self.result.sections["elements"] if x["id"] == e)
-                    el["subjects"] = unique([*el["subjects"], *subject_ids])
+                    el["subjects"] = unique([*el.get("subjects", []), *subject_ids])
                 declared[sid].append((purpose, element_ids, subject_ids, children))
                 for ref in decl.get("dataset_references") or []:
                     stored.setdefault(sid, [])
