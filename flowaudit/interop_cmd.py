@@ -89,8 +89,64 @@ def import_fides_cmd(path: Path, out_dir: Path, country: str | None) -> None:
     _summary(result, out_dir)
 
 
+EXPORT_FORMATS = ("dpv", "fides", "graphml", "csv", "parquet")
+
+
+@click.command("export")
+@click.argument("fmt", metavar="dpv|fides|graphml|csv|parquet", type=click.Choice(EXPORT_FORMATS))
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out", type=click.Path(path_type=Path), required=True,
+              help="The file to write (dpv, fides, graphml) or the folder (csv, parquet: one file per table).")
+@click.option("--as-of", type=DATE, help="Audit the law as it stood on DATE (default today).")
+@_translate
+def export_cmd(fmt: str, path: Path, out: Path, as_of: dt.date | None) -> None:
+    """Export the inventory at PATH: W3C DPV JSON-LD, a fideslang manifest, GraphML, or CSV/Parquet tables."""
+    from flowaudit.api import audit
+    from flowaudit.audits import load_config
+
+    result = audit(path, as_of, config=load_config(path))
+    if fmt in ("csv", "parquet"):
+        from flowaudit.interop.frames import write_tables
+
+        if out.exists() and not out.is_dir():
+            raise ImportError_(f"{out}: {fmt} export writes one file per table: -o names a folder")
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent if str(out.parent) else "."))
+        try:
+            written = write_tables(result, staging, fmt)
+            out.mkdir(parents=True, exist_ok=True)
+            for p in written:
+                os.replace(p, out / p.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        for p in written:
+            click.echo(str(out / p.name))
+        return
+    if out.is_dir():
+        raise ImportError_(f"{out}: a folder; {fmt} export writes one file")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp"
+    try:
+        if fmt == "graphml":
+            from flowaudit.interop.graphml import write_graphml
+
+            write_graphml(result, tmp)
+        elif fmt == "fides":
+            from flowaudit.interop.fides_out import write_fides
+
+            write_fides(result, tmp)
+        else:
+            from flowaudit.interop.dpv import write_dpv
+
+            write_dpv(result, tmp)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    click.echo(str(out))
+
+
 def register(main: click.Group) -> None:
     main.add_command(import_group)
+    main.add_command(export_cmd)
 
 
 __all__ = ["DATE", "dt", "import_group", "register"]

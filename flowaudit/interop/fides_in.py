@@ -49,6 +49,7 @@ from .common import (
     unique,
 )
 
+ORG_TAG = "flowaudit:organisation"
 DOCUMENT_KINDS = ("organization", "system", "dataset", "policy", "data_category", "data_use", "data_subject",
                   "registry", "evaluation")
 _SECURITY_WORDS = (
@@ -178,7 +179,7 @@ class _Importer:
         if custom is not None:
             # a manifest's own category (e.g. written by `flowaudit export fides`): its last
             # segment is the element's id, its name the element's name
-            ident = key_id(key.rsplit(".", 1)[-1])
+            ident = _tag_id(custom) or key_id(key.rsplit(".", 1)[-1])
             name = custom.get("name") or key
         else:
             ident = key_id(key.removeprefix("user.").replace(".", "-").replace("_", "-")) if key != "user" else "user-data"
@@ -208,10 +209,15 @@ class _Importer:
             return self.subjects[key]["id"]
         custom = self.custom_subjects.get(key, {})
         name = custom.get("name") or self.map["data_subjects"].get(key) or _title(key)
-        entry: dict[str, Any] = {"id": self.ids.take(key_id(key.replace("_", "-"))), "name": name,
+        entry: dict[str, Any] = {"id": self.ids.take(_tag_id(custom) or key_id(key.replace("_", "-"))), "name": name,
                                  "locations": [], "source": f"fideslang data subject {key}"}
         self.subjects[key] = entry
         self.result.sections["subjects"].append(entry)
+        for tag in custom.get("tags") or []:  # written by `export fides`
+            if str(tag).startswith("flowaudit:locations:"):
+                entry["locations"] = [c for c in str(tag).split(":", 2)[2].split(",") if c]
+        if entry["locations"]:
+            return entry["id"]
         self.result.review("subject", entry, "fideslang does not record where data subjects live: add `locations` "
                                              "(they decide which regimes apply)")
         return entry["id"]
@@ -228,7 +234,7 @@ class _Importer:
         key = str(org.get("fides_key") or self._system_org_key() or "default_organization")
         controller = org.get("controller") or {}
         country = address_country(controller.get("address")) or self.country
-        entry: dict[str, Any] = {"id": self.ids.take(key_id(key.replace("_", "-"))),
+        entry: dict[str, Any] = {"id": self.ids.take(_tag_id(org) or key_id(key.replace("_", "-"))),
                                  "name": org.get("name") or controller.get("name") or _title(key),
                                  "country": country or "", "relation": "self"}
         contact = _contact(controller)
@@ -283,19 +289,27 @@ class _Importer:
             key = str(_need(file, "system", system, "fides_key"))
             if key in self.system_ids:
                 raise ImportError_(f"{file}: system {key}: fides_key used twice")
-            self.system_ids[key] = self.ids.take(key_id(key.replace("_", "-")))
+            if ORG_TAG in (system.get("tags") or []):
+                continue  # an organisation with no modelled system (written by `export fides`)
+            self.system_ids[key] = self.ids.take(_tag_id(system) or key_id(key.replace("_", "-")))
         purposes: dict[tuple[str, str], dict[str, Any]] = {}
-        declared: dict[str, list[tuple[dict[str, Any], list[str], list[str], bool]]] = defaultdict(list)
+        declared: dict[str, list[tuple[dict[str, Any], list[str], list[str], bool, dict[str, Any]]]] = defaultdict(list)
         stored: dict[str, list[str]] = {}
         vendors: dict[str, dict[str, Any]] = {}
         for file, system in systems:
             key = str(system["fides_key"])
-            sid = self.system_ids[key]
-            entry: dict[str, Any] = {"id": sid, "name": system.get("name") or _title(key), "operator": me["id"]}
-            entry["source"] = f"fideslang system {key} ({file})"
-            self.result.sections["systems"].append(entry)
-            operator = self._vendor(system, me, vendors, entry)
-            entry["operator"] = operator["id"]
+            if ORG_TAG in (system.get("tags") or []):
+                org = self._vendor(system, me, vendors, None)
+                self.system_ids[key] = org["id"]
+                sid = org["id"]
+                entry = {}
+            else:
+                sid = self.system_ids[key]
+                entry = {"id": sid, "name": system.get("name") or _title(key), "operator": me["id"]}
+                entry["source"] = f"fideslang system {key} ({file})"
+                self.result.sections["systems"].append(entry)
+                operator = self._vendor(system, me, vendors, entry)
+                entry["operator"] = operator["id"]
             for i, decl in enumerate(system.get("privacy_declarations") or []):
                 where = f"{file}: system {key}: privacy_declarations[{i}]"
                 if not isinstance(decl, dict):
@@ -313,12 +327,14 @@ class _Importer:
                 for e in element_ids:
                     el = next(x for x in self.result.sections["elements"] if x["id"] == e)
                     el["subjects"] = unique([*el.get("subjects", []), *subject_ids])
-                declared[sid].append((purpose, element_ids, subject_ids, children))
+                declared[sid].append((purpose, element_ids, subject_ids, children, decl))
                 for ref in decl.get("dataset_references") or []:
                     stored.setdefault(sid, [])
                     stored[sid] = unique([*stored[sid], *self._dataset_elements(str(ref), where, subject_ids)])
             for ref in system.get("dataset_references") or []:
                 stored[sid] = unique([*stored.get(sid, []), *self._dataset_elements(str(ref), f"{file}: system {key}", [])])
+            if not entry:
+                continue
             if sid in stored:
                 entry["elements"] = stored[sid]
             self._system_extras(system, entry, file)
@@ -343,7 +359,18 @@ class _Importer:
         return self.result
 
     def _vendor(self, system: dict[str, Any], me: dict[str, Any], vendors: dict[str, dict[str, Any]],
-                entry: dict[str, Any]) -> dict[str, Any]:
+                entry: dict[str, Any] | None) -> dict[str, Any]:
+        tagged = _operator_tag(system)
+        if tagged is not None:  # written by `export fides`: the organisation's id and relation
+            ident, relation = tagged
+            if ident == me["id"]:
+                return me
+            if ident not in vendors:
+                vendors[ident] = {"id": self.ids.take(ident), "name": str(system.get("legal_name") or ident),
+                                  "country": address_country(system.get("legal_address")) or me["country"],
+                                  "relation": relation, "source": f"fideslang system {system.get('fides_key')}"}
+                self.result.sections["organisations"].append(vendors[ident])
+            return vendors[ident]
         legal_name = system.get("legal_name")
         if not legal_name or str(legal_name).strip().lower() == str(me["name"]).strip().lower():
             return me
@@ -361,7 +388,7 @@ class _Importer:
             org["contact"] = str(system["legal_address"])
         vendors[name] = org
         self.result.sections["organisations"].append(org)
-        what = f"operator of system {entry['id']} from its legal_name; relation {relation} assumed"
+        what = f"operator of system {entry['id'] if entry else '?'} from its legal_name; relation {relation} assumed"
         if not country:
             what += f"; no country in legal_address {system.get('legal_address')!r}, the controller's used"
         self.result.review("organisation", org, what)
@@ -375,7 +402,8 @@ class _Importer:
             use_info = self._use_rule(use)
             use_name = ((self.custom_uses.get(use) or {}).get("name") or self.map["data_use_names"].get(use)
                         or _title(use))
-            ident = key_id(name) if name and re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name) else slug(name or use, "purpose")
+            ident = _tag_id(self.custom_uses.get(use)) or (
+                key_id(name) if name and re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name) else slug(name or use, "purpose"))
             found = {"id": self.ids.take(ident), "name": name or use_name,
                      "description": f"fideslang data use {use}" + (f" ({use_name})" if name else ""),
                      "business_function": system.get("administrating_department") or None,
@@ -501,7 +529,7 @@ class _Importer:
             entry["notes"] = _join(entry.get("notes"), "; ".join(notes))
 
     def _flows(self, systems: list[tuple[str, dict[str, Any]]],
-               declared: dict[str, list[tuple[dict[str, Any], list[str], list[str], bool]]],
+               declared: dict[str, list[tuple[Any, ...]]],
                me: dict[str, Any]) -> None:
         flows: dict[tuple[str, str], dict[str, Any]] = {}
         has_ingress: set[str] = set()
@@ -536,10 +564,11 @@ class _Importer:
 
         def decl_of(sid: str) -> tuple[list[str], list[str], list[str]]:
             entries = declared.get(sid, [])
-            return (unique(e for _, els, _, _ in entries for e in els), unique(p["id"] for p, _, _, _ in entries),
-                    unique(s for _, _, subs, _ in entries for s in subs))
+            return (unique(e for _, els, *_ in entries for e in els), unique(p["id"] for p, *_ in entries),
+                    unique(s for _, _, subs, *_ in entries for s in subs))
 
-        def carried(src: str, dst: str, link: dict[str, Any], where: str) -> tuple[list[str], list[str], str | None]:
+        def carried(src: str, dst: str, link: dict[str, Any], where: str, src_key: str, dst_key: str
+                    ) -> tuple[list[str], list[str], str | None]:
             src_e, src_p, _ = decl_of(src)
             dst_e, dst_p, _ = decl_of(dst)
             if link.get("data_categories"):
@@ -551,10 +580,15 @@ class _Importer:
                 review = ("the manifest names no data categories on this flow: taken from the declarations of both "
                           "systems" if common else "the manifest names no data categories on this flow: taken from "
                           "one system's declarations")
-            # the purposes of the receiving system that use what arrives, else the sender's
-            purposes = [p["id"] for p, els, _, _ in declared.get(dst, []) if set(els) & set(elements)]
+            # declarations that name this flow (their egress/ingress lists of systems) say its
+            # purposes; otherwise the receiving system's purposes that use what arrives, else the sender's
+            named = [p["id"] for p, _, _, _, d in declared.get(src, []) if dst_key in (d.get("egress") or [])]
+            named += [p["id"] for p, _, _, _, d in declared.get(dst, []) if src_key in (d.get("ingress") or [])]
+            if named:
+                return elements, unique(named), review
+            purposes = [p["id"] for p, els, *_ in declared.get(dst, []) if set(els) & set(elements)]
             if not purposes:
-                purposes = [p["id"] for p, els, _, _ in declared.get(src, []) if set(els) & set(elements)] or src_p
+                purposes = [p["id"] for p, els, *_ in declared.get(src, []) if set(els) & set(elements)] or src_p
             return elements, unique(purposes), review
 
         for file, system in systems:
@@ -572,7 +606,8 @@ class _Importer:
                             self.result.skipped.append(f"{where}: system `{other_key}` is not in the manifest")
                             continue
                         src, dst = (sid, other) if direction == "egress" else (other, sid)
-                        elements, purposes, review = carried(src, dst, link, where)
+                        keys = (key, other_key) if direction == "egress" else (other_key, key)
+                        elements, purposes, review = carried(src, dst, link, where, *keys)
                         if add(src, dst, elements, purposes, f"fideslang {direction} ({file})", review):
                             has_ingress.add(dst)
                     elif kind in ("user", "data_subject"):
@@ -581,7 +616,19 @@ class _Importer:
                                                        "subject) is not a flow of the inventory")
                             continue
                         has_ingress.add(sid)
-                        self._collect(sid, declared, add, f"fideslang ingress from users ({file})", None)
+                        if other_key in self.custom_subjects or other_key in self.subjects:
+                            # ingress from one named data subject, with its data categories
+                            subject = self.subject_for(other_key)
+                            if link.get("data_categories"):
+                                elements = unique(self.element_for(str(c), where) for c in link["data_categories"])
+                            else:
+                                elements = unique(e for _, els, subs, *_ in declared.get(sid, []) if subject in subs
+                                                  for e in els)
+                            purposes = unique(p["id"] for p, els, subs, *_ in declared.get(sid, [])
+                                              if subject in subs and set(els) & set(elements))
+                            add(subject, sid, elements, purposes, f"fideslang ingress from users ({file})")
+                        else:
+                            self._collect(sid, declared, add, f"fideslang ingress from users ({file})", None)
                     elif kind == "dataset":
                         refs = self._dataset_elements(other_key, where, [])
                         for s in self.result.sections["systems"]:
@@ -593,15 +640,17 @@ class _Importer:
                         self.result.skipped.append(f"{where}: flow of type `{kind}` not understood")
         for file, system in systems:
             sid = self.system_ids[str(system["fides_key"])]
+            if ORG_TAG in (system.get("tags") or []):
+                continue
             if sid not in has_ingress and declared.get(sid):
                 self._collect(sid, declared, add, f"fideslang privacy declarations ({file})",
                               "the manifest names no ingress for this system: assumed collected directly from the "
                               "data subjects it declares")
 
-    def _collect(self, sid: str, declared: dict[str, list[tuple[dict[str, Any], list[str], list[str], bool]]],
+    def _collect(self, sid: str, declared: dict[str, list[tuple[Any, ...]]],
                  add: Any, source: str, review: str | None) -> None:
         by_subject: dict[str, tuple[list[str], list[str]]] = {}
-        for purpose, elements, subjects, _ in declared.get(sid, []):
+        for purpose, elements, subjects, *_ in declared.get(sid, []):
             for s in subjects:
                 els, ps = by_subject.setdefault(s, ([], []))
                 els.extend(elements)
@@ -609,6 +658,23 @@ class _Importer:
         for s in sorted(by_subject):
             els, ps = by_subject[s]
             add(s, sid, unique(els), unique(ps), source, review)
+
+
+def _tag_id(item: dict[str, Any] | None) -> str | None:
+    """The inventory id an entry exported by flowaudit carries in its tags (`flowaudit:<id>`)."""
+    for tag in (item or {}).get("tags") or []:
+        tag = str(tag)
+        if tag.startswith("flowaudit:") and tag.count(":") == 1 and tag != "flowaudit:organisation":
+            return tag.split(":", 1)[1]
+    return None
+
+
+def _operator_tag(item: dict[str, Any]) -> tuple[str, str] | None:
+    for tag in item.get("tags") or []:
+        parts = str(tag).split(":")
+        if len(parts) == 4 and parts[:2] == ["flowaudit", "operator"]:
+            return parts[2], parts[3]
+    return None
 
 
 def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
@@ -671,6 +737,8 @@ def _third_countries(importer: _Importer, docs: list[tuple[str, dict[str, Any]]]
     for file, system in importer.by_kind["system"]:
         key = str(system["fides_key"])
         sid = importer.system_ids[key]
+        if ORG_TAG in (system.get("tags") or []):
+            continue
         countries_raw = system.get("third_country_transfers") or []
         bases = [str(b) for b in system.get("legal_basis_for_transfers") or []]
         if not countries_raw and not (system.get("does_international_transfers") or bases):
