@@ -6,13 +6,15 @@ The public Python API:
     >>> inventory = flowaudit.load("data/examples/support-community")
     >>> result = flowaudit.audit(inventory)              # doctest: +SKIP
     >>> flowaudit.report(inventory, "out/")              # doctest: +SKIP
+    >>> tables = flowaudit.frames(result)                # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 from .api import audit, load, report
+from .interop.frames import frames
 from .reports.meta import version as _version
 
 __version__ = _version()
 
-__all__ = ["__version__", "audit", "load", "report"]
+__all__ = ["__version__", "audit", "frames", "load", "report"]

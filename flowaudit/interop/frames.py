@@ -138,7 +138,7 @@ def _parquet(frame: pd.DataFrame, path: Path) -> None:
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
-    except ImportError:  # pragma: no cover - pyarrow is a declared dependency
+    except ImportError:  # pyarrow is the `parquet` extra
         from .common import ImportError_
 
         raise ImportError_("Parquet needs pyarrow: pip install 'flowaudit[parquet]'") from None
