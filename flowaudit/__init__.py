@@ -11,8 +11,7 @@ The public Python API:
 
 from __future__ import annotations
 
-from .api import audit, load, report
-from .interop.frames import frames
+from .api import audit, frames, load, report
 from .reports.meta import version as _version
 
 __version__ = _version()

@@ -38,3 +38,11 @@ def report(inventory: Inventory | str | Path, out_dir: str | Path, as_of: dt.dat
 
     result = audit(inventory, as_of, config=config)
     return write_report(result, Path(out_dir), progress=progress)
+
+
+def frames(result: AuditResult) -> dict:
+    """The flows, transfers, findings, exposure and Art. 30 record tables as pandas DataFrames
+    (see `flowaudit.interop.frames`)."""
+    from flowaudit.interop.frames import frames as tables
+
+    return tables(result)

@@ -18,8 +18,8 @@ from pathlib import Path
 import click
 
 from flowaudit.cli import DATE, _guard
+from flowaudit.interop.common import ImportError_, ImportResult
 from flowaudit.inventory import InventoryError
-from flowaudit.interop.common import ImportError_, ImportResult, write_inventory
 
 
 def _translate(func):  # type: ignore[no-untyped-def]
@@ -45,6 +45,8 @@ def _write_into(result: ImportResult, out_dir: Path) -> list[Path]:
     parent = out_dir.parent if str(out_dir.parent) else Path(".")
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    from flowaudit.interop.common import write_inventory
+
     try:
         try:
             written = write_inventory(result, staging)
