@@ -129,15 +129,17 @@ def _widths(columns: Sequence[str], rows: Iterable[Sequence[Any]], sample: int =
 
 
 def _write_table(wb: Workbook, table: Table, *, above: Sequence[tuple[str, str]] = (), title: str | None = None,
-                 colour_columns: dict[str, dict[str, tuple[str, str]]] | None = None, widths: Sequence[float] | None = None) -> None:
+                 colour_columns: dict[str, dict[str, tuple[str, str]]] | None = None, widths: Sequence[float] | None = None,
+                 empty: str = "") -> None:
     """One sheet: an optional title and key/value block, then the table with a frozen header
     row and an autofilter. `colour_columns` maps a column name to value→(fill, font colour)."""
     ws = wb.create_sheet(table.name)
     styles = _Styles(ws)
     cols = table.columns
+    header_row = (1 if title else 0) + len(above) + 2 if (title or above) else 1
+    _print_setup(ws, header_row)
     for i, w in enumerate(widths or _widths(cols, table.rows), start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
-    header_row = (1 if title else 0) + len(above) + 2 if (title or above) else 1
     ws.freeze_panes = f"A{header_row + 1}"  # before the first row: a streaming sheet writes its view first
     if title or above:
         if title:
@@ -175,8 +177,22 @@ def _write_table(wb: Workbook, table: Table, *, above: Sequence[tuple[str, str]]
             else:
                 cells.append(_cell(ws, styles, v))
         ws.append(cells)
+    if not table.rows and empty:
+        ws.append([_cell(ws, styles, empty, wrap=False)])
     last = get_column_letter(len(cols))
     ws.auto_filter.ref = f"A{header_row}:{last}{header_row + max(len(table.rows), 1)}"
+
+
+def _print_setup(ws: Any, header_row: int) -> None:
+    """Printable as a regulator reads it: landscape, every column on the page's width, the
+    header row repeated on each page."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages tall as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.print_options.gridLines = True
 
 
 def _exposure_sheet(wb: Workbook, data: ReportData) -> None:
@@ -184,6 +200,7 @@ def _exposure_sheet(wb: Workbook, data: ReportData) -> None:
     orgs = exposure["organisations"]
     ws = wb.create_sheet("Exposure")
     styles = _Styles(ws)
+    _print_setup(ws, 3)
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 36
     ws.column_dimensions["C"].width = 18
@@ -228,7 +245,8 @@ def build_workbook(data: ReportData) -> Workbook:
     _write_table(wb, data.processor_record, above=[("Processor", data.controller_block[0][1]),
                                                   *data.controller_block[1:4]],
                  title=f"Record of processing carried out on behalf of controllers (GDPR Art. 30(2)): "
-                       f"{data.controller.name}")
+                       f"{data.controller.name}",
+                 empty="No processing on behalf of other controllers: no processing activity has role: processor.")
     _write_table(wb, data.transfer_table, colour_columns={
         "Status": STATUS_FILL, "Safeguard type": {SAFEGUARD_TEXT[k]: v for k, v in SAFEGUARD_FILL.items()}})
     _write_table(wb, data.finding_table, colour_columns={"Severity": SEVERITY_FILL})

@@ -539,7 +539,8 @@ class ReportData:
         rows = [[f.rule, f.title, f.severity.value, f.subject_kind, f.subject_id, f.message, join(f.legal),
                  f.remediation, self.waiver_text(f) or "no", self.location_text(f),
                  join((self.regime_name(r) for r in self.finding_regimes(f)), ", ")]
-                for f in self.result.findings]
+                # most severe first, as on the HTML page (findings.json keeps rule-then-subject order)
+                for f in sorted(self.result.findings, key=lambda f: (-f.severity.rank, f.rule, f.subject_id))]
         return Table("Findings", self.FINDING_COLUMNS, rows)
 
     @cached_property

@@ -289,3 +289,29 @@ def test_cli_lineage() -> None:
     assert "special category" in run.output
     run = CliRunner().invoke(main, ["lineage", str(INJECTION), "helth"])
     assert run.exit_code == 2 and "did you mean 'health'" in run.output
+
+
+def test_workbook_reads_as_a_regulator_prints_it(example: tuple[object, Path]) -> None:
+    """Every sheet prints landscape, one page wide, its header row repeated; findings most
+    severe first; an empty processor record says so; adequacy and missing TIAs are named."""
+    _, out = example
+    wb = openpyxl.load_workbook(out / "ropa.xlsx")
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert ws.page_setup.fitToWidth == 1 and ws.page_setup.fitToHeight == 0, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.print_title_rows, ws.title
+        header, _ = _header_row(ws)
+        assert ws.print_title_rows == f"${header}:${header}", ws.title
+    row, columns = _header_row(wb["Findings"])
+    severities = [r[columns.index("Severity")] for r in wb["Findings"].iter_rows(min_row=row + 1, values_only=True)]
+    rank = ["critical", "high", "medium", "low", "info"]
+    assert severities and severities == sorted(severities, key=rank.index)
+    processor = wb["Processor record"]
+    texts = [c for r in processor.iter_rows(values_only=True) for c in r if isinstance(c, str)]
+    assert any(t.startswith("No processing on behalf of other controllers") for t in texts)
+    row, columns = _header_row(wb["Transfers"])
+    rows = [dict(zip(columns, r)) for r in wb["Transfers"].iter_rows(min_row=row + 1, values_only=True)]
+    adequate = [r for r in rows if r["Safeguard type"] == "Adequacy decision"]
+    assert adequate and all(r["Mechanism"] == "adequacy" for r in adequate)
+    assert all(r["TIA date"] and r["TIA outcome"] for r in rows), "a blank TIA cell says none"

@@ -73,8 +73,9 @@ def _sensitive_reasons(ctx: Context, element: Element) -> list[str]:
     if element.category.value == "credentials":
         reasons.append("credentials")
     subjects = ctx.inventory.subjects
-    if any(subjects[s].children for s in element.subjects):
-        reasons.append("children's data")
+    children = [s for s in element.subjects if subjects[s].children]
+    if children:
+        reasons.append(f"children's data: {', '.join(children)}")
     return reasons
 
 
@@ -107,7 +108,14 @@ def sensitive_to_third_party(ctx: Context, flow: Flow) -> Hit | None:
             found[e] = reasons
     if not found:
         return None
-    return hit(flow, f"{', '.join(found)} reach {importer.relation.value} '{importer.name}'",
+    # name the reason with the elements it concerns, e.g. "children's data: child-members-cn
+    # (username, real-name)", so the reader sees why without opening the inventory
+    by_reason: dict[str, list[str]] = {}
+    for e, reasons in found.items():
+        for reason in reasons:
+            by_reason.setdefault(reason, []).append(e)
+    why = "; ".join(f"{reason} ({', '.join(ids)})" for reason, ids in by_reason.items())
+    return hit(flow, f"{why} reach{'es' if len(found) == 1 else ''} {importer.relation.value} '{importer.name}'",
                importer=importer.id, elements=found)
 
 
