@@ -1,8 +1,11 @@
 """The data-flow diagram (graphviz): holders grouped by country, data subjects apart, each
-flow coloured by what the audit says about it.
+flow coloured by what the audit says about it, with a legend drawn in the diagram itself.
 
-- grey: an ordinary flow; green: a restricted transfer with nothing found;
-  blue: every finding on the flow is waived; red: an unwaived finding names the flow.
+- grey: an ordinary flow; green: a restricted transfer with nothing found; blue, dashed: every
+  finding on the flow is waived; otherwise the colour of the worst unwaived finding that names
+  the flow (dark red critical, red high, amber medium, teal low or info).
+- A safeguard is written once per pair of country clusters (the others say it in their
+  tooltip), so edge labels do not pile up; node names wrap rather than being cut.
 - Large inventories are drawn at a coarser level so that `dot` finishes in seconds: systems
   folded into their operator above `MAX_NODES` nodes, then organisations folded into their
   country (grouped by regime area).
@@ -48,13 +51,24 @@ FILL = {
     "third-party": ("#fde68a", "#b45309"),
     "authority": ("#fee2e2", "#b91c1c"),
 }
-EDGE = {  # status: (colour, pen width)
-    "finding": ("#dc2626", "1.8"),
-    "waived": ("#2563eb", "1.4"),
-    "transfer": ("#16a34a", "1.4"),
-    "plain": ("#9ca3af", "1.0"),
+EDGE = {  # status: (colour, pen width, style)
+    "critical": ("#7f1d1d", "2.4", "solid"),
+    "high": ("#dc2626", "1.9", "solid"),
+    "medium": ("#d97706", "1.6", "solid"),
+    "low": ("#0891b2", "1.4", "solid"),
+    "waived": ("#2563eb", "1.4", "dashed"),
+    "transfer": ("#16a34a", "1.4", "solid"),
+    "plain": ("#9ca3af", "1.0", "solid"),
 }
-_RANK = {"plain": 0, "transfer": 1, "waived": 2, "finding": 3}
+_RANK = {"plain": 0, "transfer": 1, "waived": 2, "low": 3, "medium": 4, "high": 5, "critical": 6}
+FINDING_STATUSES = ("critical", "high", "medium", "low")
+LEGEND_EDGES = (
+    ("critical", "worst finding critical"), ("high", "worst finding high"), ("medium", "worst finding medium"),
+    ("low", "worst finding low or info"), ("waived", "findings all waived"),
+    ("transfer", "restricted transfer, nothing found"), ("plain", "flow, nothing found"),
+)
+NAME_WIDTH = 26  # characters per line of a node's name before it wraps
+NAME_LINES = 3
 COUNTRY_NODE = "country."  # + an upper-case code: never an inventory id (lower case), never a DOT port
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -66,6 +80,18 @@ def dot_text(value: str, limit: int = 48) -> str:
     if len(value) > limit:
         value = value[: limit - 1] + "…"
     return value.replace("\\", "\\\\")
+
+
+def wrapped(value: str, width: int = NAME_WIDTH, lines: int = NAME_LINES) -> list[str]:
+    """A name over up to `lines` lines of about `width` characters, cut only beyond that."""
+    import textwrap
+
+    value = _CONTROL.sub(" ", value).strip()
+    parts = textwrap.wrap(value, width, break_long_words=True, break_on_hyphens=False) or [""]
+    if len(parts) > lines:
+        parts = parts[:lines]
+        parts[-1] = parts[-1][: width - 1] + "…"
+    return [dot_text(p, width + 2) for p in parts]
 
 
 def label(*lines: str) -> str:
@@ -145,7 +171,7 @@ class Diagram:
                          "#ecfdf5", "#047857", "all categories of data subjects")
         if key in inv.subjects:
             s = inv.subjects[key]
-            return _Node(key, [dot_text(s.name), dot_text(", ".join(s.locations) or "location unknown")],
+            return _Node(key, [*wrapped(s.name), dot_text(", ".join(s.locations) or "location unknown")],
                          "subjects", "oval", "#ecfdf5", "#047857", dot_text(f"data subjects: {s.name} ({key})", 200))
         if key.startswith(REGION_NODE):
             regime = key[len(REGION_NODE):]
@@ -167,21 +193,26 @@ class Diagram:
             org = inv.organisations[system.operator]
             fill, border = FILL[org.relation.value]
             where = ", ".join(system.locations) or org.country
-            return _Node(key, [dot_text(system.name), dot_text(f"{org.name} · {where}", 40)],
+            return _Node(key, [*wrapped(system.name), *wrapped(f"{org.name} · {where}", 34, 2)],
                          "country:" + self._country(key), "cylinder", fill, border,
                          dot_text(f"system {key} operated by {org.name} ({org.relation.value})", 300))
         org = inv.organisations[key]
         fill, border = FILL[org.relation.value]
-        lines = [dot_text(org.name), dot_text(f"{org.relation.value} · {org.country}")]
+        lines = [*wrapped(org.name), dot_text(f"{org.relation.value} · {org.country}")]
         if level == "organisation" and counts.get(key):
             lines.append(f"{counts[key]} system{'s' if counts[key] != 1 else ''}")
         return _Node(key, lines, "country:" + org.country, "box3d" if level == "full" else "box", fill, border,
                      dot_text(f"organisation {key}: {org.name} ({org.relation.value}, {org.country})", 300))
 
     def _flow_status(self, flow: Flow) -> str:
-        status = self.data.flow_status(flow.id)
-        if status != "ok":
-            return status
+        """The worst unwaived finding's severity (info counts as low), else waived, transfer or plain."""
+        found = self.data.findings_by_subject.get(flow.id, ())
+        unwaived = [f.severity.value for f in found if not f.waived]
+        if unwaived:
+            worst = max(unwaived, key=lambda v: _RANK.get(v, _RANK["low"]))
+            return worst if worst in FINDING_STATUSES else "low"
+        if found:
+            return "waived"
         return "transfer" if flow.id in self.data.transfers_by_flow else "plain"
 
     # --- building --------------------------------------------------------------------------
@@ -228,7 +259,7 @@ class Diagram:
             status = self._flow_status(f)
             if _RANK[status] > _RANK[edge.status]:
                 edge.status = status
-            if status == "finding":
+            if status in FINDING_STATUSES:
                 edge.findings += 1
             for t in self.data.transfers_by_flow.get(f.id, ()):
                 edge.mechanisms.add(t.mechanism.value if t.mechanism else ("adequacy" if t.adequate else "no safeguard"))
@@ -260,17 +291,28 @@ class Diagram:
                          fontsize="11", fontname="Helvetica-Bold", labeljust="l", tooltip=" ")
                 for node in members:
                     self._add_node(sub, node)
+        # the safeguards between two clusters, written once on the first edge between them
+        between: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for (a, b), edge in edges.items():
+            between[(built[a].cluster, built[b].cluster)].update(edge.mechanisms)
+        labelled: set[tuple[str, str]] = set()
         for (a, b) in sorted(edges):
             edge = edges[(a, b)]
-            colour, width = EDGE[edge.status]
+            colour, width, style = EDGE[edge.status]
             attrs: dict[str, str] = {"color": colour, "penwidth": width, "fontcolor": colour}
+            if style != "solid":
+                attrs["style"] = style
             if level == "full" and len(edge.flows) == 1:
                 f = edge.flows[0]
                 names = [inv.elements[e].name for e in f.elements[:8]]
                 more = f" and {len(f.elements) - 8} more" if len(f.elements) > 8 else ""
-                attrs["tooltip"] = dot_text(f"flow {f.id}: {', '.join(names)}{more}", 400)
-                if edge.mechanisms:
-                    attrs["label"] = label(dot_text(", ".join(sorted(edge.mechanisms)), 30))
+                safeguard = f" ({', '.join(sorted(edge.mechanisms))})" if edge.mechanisms else ""
+                attrs["tooltip"] = dot_text(f"flow {f.id}{safeguard}: {', '.join(names)}{more}", 400)
+                pair = (built[a].cluster, built[b].cluster)
+                if edge.mechanisms and pair not in labelled:
+                    labelled.add(pair)
+                    attrs["label"] = label(dot_text(", ".join(sorted(between[pair])), 40))
+                    attrs["fontcolor"] = "#374151"
             else:
                 count = len(edge.flows)
                 text = f"{count} flow{'s' if count != 1 else ''}"
@@ -283,7 +325,38 @@ class Diagram:
                 ids = ", ".join(f.id for f in edge.flows[:5]) + (" …" if count > 5 else "")
                 attrs["tooltip"] = dot_text(f"{text}: {ids}", 400)
             g.edge(a, b, **attrs)
+        self._legend(g, level)
         return g
+
+    @staticmethod
+    def _legend(g: graphviz.Digraph, level: str) -> None:
+        """Node shapes and edge colours, as a table in one node (fixed text only, so an
+        HTML-like label is safe here; inventory strings never use one)."""
+        shapes = ([("oval", "data subjects"), ("cylinder", "system"), ("box3d", "organisation (no modelled system)")]
+                  if level == "full" else [("oval", "data subjects"), ("box", {"organisation": "organisation",
+                                                                               "country": "country",
+                                                                               "region": "regime area or country"
+                                                                               }.get(level, level))])
+        rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Colours</B></TD></TR>']
+        for relation, (fill, border) in FILL.items():
+            if relation == "sub-processor":
+                continue
+            name = "processor or sub-processor" if relation == "processor" else relation
+            rows.append(f'<TR><TD BGCOLOR="{fill}" COLOR="{border}" BORDER="1"> </TD>'
+                        f'<TD ALIGN="LEFT">{name}</TD></TR>')
+        for status, text in LEGEND_EDGES:
+            colour, _, style = EDGE[status]
+            line = "&#x2505;&#x2505;&#x2505;" if style == "dashed" else "&#x2501;&#x2501;&#x2501;"
+            rows.append(f'<TR><TD><FONT COLOR="{colour}">{line}</FONT></TD><TD ALIGN="LEFT">{text}</TD></TR>')
+        table = ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="2" BGCOLOR="#ffffff">'
+                 + "".join(rows) + "</TABLE>>")
+        with g.subgraph(name="cluster_legend") as sub:
+            sub.attr(label="Legend", style="rounded", color="#cbd5e1", tooltip="legend", fontsize="10",
+                     fontname="Helvetica-Bold", labeljust="l")
+            for i, (shape, text) in enumerate(shapes):  # the shapes drawn as they appear
+                sub.node(f"legend.SHAPE{i}", label=text, shape=shape, fillcolor="#ffffff", color="#475569",
+                         fontsize="9", tooltip="legend")
+            sub.node("legend.KEY", label=table, shape="plaintext", style="", fontsize="9", tooltip="legend")
 
     def _cluster_label(self, cluster: str) -> str:
         if cluster == "subjects":

@@ -56,8 +56,9 @@ def test_hostile_labels_keep_the_graph_whole(hostile) -> None:  # type: ignore[n
     done = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     svg = done.stdout.decode("utf-8")
-    # subjects: customers; systems: crm, cloud-db; organisation: partner; three flows
-    assert _dot_nodes_edges(svg) == (4, 3)
+    # subjects: customers; systems: crm, cloud-db; organisation: partner; three flows; and the
+    # legend's three shapes and its colour key
+    assert _dot_nodes_edges(svg) == (4 + 4, 3)
     assert "<script" not in svg and "<img" not in svg and "<b>" not in svg
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in svg
     assert "\\\\server\\share" in svg  # backslashes are literal, not escapes
@@ -67,7 +68,7 @@ def test_hostile_labels_keep_the_graph_whole(hostile) -> None:  # type: ignore[n
 def test_edges_coloured_by_status(hostile) -> None:  # type: ignore[no-untyped-def]
     dot = render_graph(hostile, fmt="dot").decode("utf-8")
     edges = {m.group(1): m.group(2) for m in re.finditer(r'^\s*(\S+ -> \S+) \[.*?color="(#[0-9a-f]+)"', dot, re.MULTILINE)}
-    assert edges['crm -> partner'] == diagram.EDGE["finding"][0]  # TRF-001, no mechanism
+    assert edges['crm -> partner'] == diagram.EDGE["critical"][0]  # TRF-001 (critical), no mechanism
     assert edges['crm -> "cloud-db"'] == diagram.EDGE["waived"][0]  # TRF-004 waived
     assert edges["customers -> crm"] == diagram.EDGE["plain"][0]
 
@@ -138,3 +139,39 @@ def test_cli_graph(tmp_path: Path) -> None:
     assert out.read_bytes().startswith(b"\x89PNG")
     run = CliRunner().invoke(main, ["graph", str(INJECTION), "--format", "dot", "--element", "health"])
     assert run.exit_code == 0 and run.output.startswith("digraph")
+
+
+def test_edge_colour_is_the_worst_unwaived_severity(example) -> None:  # type: ignore[no-untyped-def]
+    from flowaudit.reports.records import ReportData
+
+    data = ReportData(example)
+    built = diagram.Diagram(data)
+    rank = {"critical": 4, "high": 3, "medium": 2, "low": 1, "info": 1}
+    seen = set()
+    for flow in example.inventory.flows.values():
+        status = built._flow_status(flow)
+        unwaived = [f.severity.value for f in data.findings_by_subject.get(flow.id, ()) if not f.waived]
+        if unwaived:
+            worst = max(unwaived, key=rank.__getitem__)
+            assert status == ("low" if worst == "info" else worst), flow.id
+            seen.add(status)
+    assert {"critical", "high", "medium"} <= seen, "the example shows several severities"
+
+
+def test_legend_and_one_safeguard_label_per_cluster_pair(example) -> None:  # type: ignore[no-untyped-def]
+    dot = render_graph(example, fmt="dot").decode("utf-8")
+    assert "subgraph cluster_legend" in dot
+    for text in ("data subjects", "system", "worst finding critical", "findings all waived", "partner"):
+        assert text in dot, text
+    # edge labels are the safeguards written once per pair of clusters: no two edges between the
+    # same clusters both carry a label
+    from flowaudit.reports.records import ReportData
+
+    data = ReportData(example)
+    built = diagram.Diagram(data)
+    graph = built.build()
+    labelled = [(a, b) for a, b, text in re.findall(r'^\s*(\S+) -> (\S+) \[.*?\blabel="([^"]*)"', dot, re.MULTILINE)
+                if not re.match(r"\d+ flows?\b", text)]  # not the count on an edge of several flows
+    nodes = {n: built._node(n.strip('"'), "full", {}).cluster for pair in labelled for n in pair}
+    pairs = [(nodes[a], nodes[b]) for a, b in labelled]
+    assert pairs and len(pairs) == len(set(pairs))
