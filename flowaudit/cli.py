@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -113,13 +114,16 @@ def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail
     """Run the rules on the inventory at PATH. Exit 0 clean, 1 findings at or above --fail-on, 2 invalid."""
     from flowaudit.api import audit as run
     from flowaudit.reports.machine import RENDERERS
-    from flowaudit.reports.text import render_text
+    from flowaudit.reports.text import render_lines, render_text
 
     config = load_config(path)
     result = run(path, as_of, config=config, rules=_split(rules), skip=_split(skips))
     label = str(path)
-    if fmt == "text":
-        text = render_text(result, label, color=output is None and sys.stdout.isatty())
+    if fmt == "text" and output is None and sys.stdout.isatty():
+        # a terminal: the table, as wide as the terminal; piped or to a file: one finding a line
+        text = render_text(result, label, color=True, width=shutil.get_terminal_size((120, 40)).columns)
+    elif fmt == "text":
+        text = render_lines(result, label)
     else:
         text = RENDERERS[fmt](result, label)
     if output:

@@ -1,4 +1,6 @@
-"""The audit as a readable table, grouped by severity (rich)."""
+"""The audit for a terminal (a table grouped by severity, as wide as the terminal; rich) or for
+a pipe (one finding per line, ids whole, no box drawing: `file:line: severity RULE kind id:
+message`, as compilers print, so that editors, grep and copy-paste work on it)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,41 @@ from flowaudit.audits.findings import SEVERITIES
 STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
+def render_lines(result: AuditResult, inventory_label: str) -> str:
+    """One line per finding, most severe first, then the summary; nothing is cut or wrapped."""
+    inv = result.inventory
+    out = [f"flowaudit audit of {inventory_label} as of {result.as_of}: {len(inv.flows)} flows, "
+           f"{len(inv.systems)} systems, {len(inv.elements)} elements, "
+           f"{sum(1 for _ in result.view.transfers())} restricted transfers"]
+    for f in sorted(result.findings, key=lambda f: (-f.severity.rank, f.rule, f.subject_id)):
+        where = f"{f.location[0]}:{f.location[1]}" if f.location else inventory_label
+        line = f"{where}: {f.severity.value} {f.rule} {f.subject_kind} {f.subject_id}: {_one_line(f.message)}"
+        if f.waived and f.waiver is not None:
+            line += f" [waived until {f.waiver.expires}: {_one_line(f.waiver.reason)}]"
+        elif f.waiver_expired is not None:
+            line += f" [waiver expired {f.waiver_expired.expires}]"
+        out.append(line)
+    out.append(_summary(result))
+    out.extend(_unused(result))
+    return "\n".join(out) + "\n"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _summary(result: AuditResult) -> str:
+    summary = ", ".join(f"{n} {s}" for s, n in result.summary().items() if n)
+    return f"Summary: {summary or 'no findings'}" + (f" ({result.waived_count} waived)" if result.waived_count else "")
+
+
+def _unused(result: AuditResult) -> list[str]:
+    return [f"note: {'expired' if w['expired'] else 'active'} waiver of {w['rule']} for {w['subject']} "
+            f"({w['location']['file']}:{w['location']['line']}) matches no finding" for w in result.unused_waivers]
+
+
 def render_text(result: AuditResult, inventory_label: str, *, color: bool = False, width: int = 140) -> str:
+    """The table for a terminal `width` columns wide (ids fold inside their column, never cut)."""
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
                       width=width, highlight=False, soft_wrap=False)
@@ -29,11 +65,15 @@ def render_text(result: AuditResult, inventory_label: str, *, color: bool = Fals
         if not group:
             continue
         table = Table(title=Text(f"{severity.value.upper()} ({len(group)})", style=STYLE[severity.value]),
-                      title_justify="left", show_lines=False, expand=False)
+                      title_justify="left", show_lines=False, expand=True)
+        narrow = width < 100
+        # ids stay whole on one line (up to a third of the terminal; longer ones fold)
+        longest = max(len(f.subject_id) for f in group)
         table.add_column("rule", no_wrap=True)
-        table.add_column("subject", overflow="fold", max_width=34)
-        table.add_column("finding", overflow="fold", ratio=1)
-        table.add_column("where", no_wrap=True)
+        table.add_column("subject", overflow="fold", min_width=min(longest, width // 3), max_width=max(longest, 12))
+        table.add_column("finding", overflow="fold", ratio=3, min_width=min(50, width // 3))
+        if not narrow:  # on a narrow terminal the location goes under the message
+            table.add_column("where", overflow="fold", ratio=1, max_width=max(24, width // 5))
         for f in group:
             where = f"{f.location[0]}:{f.location[1]}" if f.location else ""
             message = Text(f.message)
@@ -41,13 +81,14 @@ def render_text(result: AuditResult, inventory_label: str, *, color: bool = Fals
                 message.append(f"  [waived until {f.waiver.expires}: {f.waiver.reason}]", style="dim")
             elif f.waiver_expired is not None:
                 message.append(f"  [waiver expired {f.waiver_expired.expires}]", style="bold")
-            table.add_row(f.rule, Text(f"{f.subject_kind} {f.subject_id}"), message, Text(where))
+            if narrow:
+                if where:
+                    message.append(f"\n{where}", style="dim")
+                table.add_row(f.rule, Text(f"{f.subject_kind}\n{f.subject_id}"), message)
+            else:
+                table.add_row(f.rule, Text(f"{f.subject_kind}\n{f.subject_id}"), message, Text(where))
         console.print(table)
-    summary = ", ".join(f"{n} {s}" for s, n in result.summary().items() if n)
-    console.print(Text(f"Summary: {summary or 'no findings'}"
-                       + (f" ({result.waived_count} waived)" if result.waived_count else "")))
-    for w in result.unused_waivers:
-        state = "expired" if w["expired"] else "active"
-        console.print(Text(f"note: {state} waiver of {w['rule']} for {w['subject']} "
-                           f"({w['location']['file']}:{w['location']['line']}) matches no finding"))
+    console.print(Text(_summary(result)))
+    for note in _unused(result):
+        console.print(Text(note))
     return buffer.getvalue()

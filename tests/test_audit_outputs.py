@@ -26,6 +26,7 @@ from flowaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN_FIXTURES = ROOT / "tests" / "fixtures" / "golden"
+EXAMPLE = ROOT / "data" / "examples" / "support-community"
 GOLDEN = ROOT / "tests" / "golden"
 SARIF_SCHEMA = ROOT / "tests" / "schemas" / "sarif-2.1.0.json"
 UPDATE = os.environ.get("FLOWAUDIT_UPDATE_GOLDEN") == "1"
@@ -410,3 +411,44 @@ def test_a_rule_that_raises_is_reported(tmp_path: Path, monkeypatch: pytest.Monk
         assert "TPX-005" in f["message"] and repr(f["subject"]["id"]) in f["message"]
         assert "KeyError" in f["details"]["error"]
         assert f["location"]["line"] >= 1
+
+
+# --- terminal output ---------------------------------------------------------------------------
+
+
+def test_piped_text_is_one_finding_per_line_with_ids_whole(in_root: Path) -> None:
+    """Piped (or written with -o), `audit` prints `file:line: severity RULE kind id: message`,
+    one finding a line, no box drawing, so ids can be copied and grepped."""
+    code, out, _ = run("audit", str(EXAMPLE), "--as-of", AS_OF)
+    _, doc = audit_json(EXAMPLE)
+    lines = out.splitlines()
+    assert lines[0].startswith("flowaudit audit of ")
+    assert lines[-1].startswith("Summary: ")
+    body = lines[1:-1]
+    assert len(body) == len(doc["findings"])
+    assert not any(ch in out for ch in "│─┃━┏┓┗┛╭╮╰╯")
+    pattern = re.compile(r"^(\S+:\d+|\S+): (critical|high|medium|low|info) ([A-Z]+-\d{3}) (\w+) (\S+): .+")
+    seen = set()
+    for line in body:
+        m = pattern.match(line)
+        assert m, line
+        seen.add((m.group(3), m.group(5)))
+    assert seen == {(f["rule"], f["subject"]["id"]) for f in doc["findings"]}
+    ranks = ["critical", "high", "medium", "low", "info"]
+    severities = [pattern.match(line).group(2) for line in body]  # type: ignore[union-attr]
+    assert severities == sorted(severities, key=ranks.index)
+
+
+@pytest.mark.parametrize("width", [60, 80, 200])
+def test_terminal_table_follows_the_terminal_width(width: int) -> None:
+    from flowaudit.api import audit
+    from flowaudit.reports.text import render_text
+
+    result = audit(EXAMPLE, __import__("datetime").date.fromisoformat(AS_OF))
+    text = render_text(result, "example", width=width)
+    assert max(len(line) for line in text.splitlines()) <= width
+    if width >= 200:
+        assert any(len(line) > 150 for line in text.splitlines()), "a wide terminal is used"
+    for f in result.findings:  # each id whole on one line, where it fits a third of the terminal
+        if len(f.subject_id) <= width // 3:
+            assert re.search(rf"[│┃] {re.escape(f.subject_id)}\s*[│┃]", text), f.subject_id
