@@ -332,8 +332,10 @@ def test_phone_width_has_no_page_scroll(browser: Any, example_dir: Path) -> None
     for label in ("To", "Safeguard", "Status"):
         assert first_transfer.locator(f"td[data-label='{label}']").is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(ARTIFACTS / "report-phone.png"))
-    page.locator("#findings").screenshot(path=str(ARTIFACTS / "report-phone-findings.png"))
-    page.locator("#transfers").screenshot(path=str(ARTIFACTS / "report-phone-transfers.png"))
+    for section in ("findings", "transfers", "record"):  # the viewport at each section's start
+        page.evaluate(f"document.getElementById('{section}').scrollIntoView()")
+        page.screenshot(path=str(ARTIFACTS / f"report-phone-{section}.png"))
     assert watch.errors == []
     page.close()
