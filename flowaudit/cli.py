@@ -49,7 +49,7 @@ def _guard(func):  # type: ignore[no-untyped-def]
             return func(*args, **kwargs)
         except InventoryError as exc:
             count = len(exc.problems)
-            _fail([*map(str, exc.problems), f"{count} problem{'s' if count != 1 else ''}; nothing was written"])
+            _fail([*map(str, exc.problems), f"{count} problem{'s' if count != 1 else ''}"])
         except FlowauditError as exc:
             _fail([f"error: {exc}"])
         except BrokenPipeError:

@@ -50,14 +50,10 @@ middle of its write; it has no other use.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
-import json
 import os
 import re
-import stat
 import sys
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -65,24 +61,33 @@ from pathlib import Path
 from typing import Any
 
 import click
-import yaml
 
 from flowaudit.audits import AuditResult, Finding, Severity, load_config
 from flowaudit.cli import DATE, SEVERITY_CHOICE, _guard, _split
 from flowaudit.inventory import FlowauditError, Inventory, InventoryError
+from flowaudit.inventory.edit import append_entry, merged, update_entry
+from flowaudit.inventory.errors import Problem
 from flowaudit.inventory.loader import SourceFile, discover, read_file, read_files
-from flowaudit.inventory.models import ID_PATTERN
+from flowaudit.inventory.models import ID_PATTERN, Relation, SccModule, TiaOutcome
 from flowaudit.inventory.validate import build_inventory
+from flowaudit.inventory_write import (
+    ChangedMeanwhile,
+    Stamp,
+    check_replaceable,
+    create_temporary,
+    lock_file,
+    locked,
+    remove_dead_writers_temporaries,
+    replace_file,
+    stamp,
+)
 
-try:
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - PyYAML without libyaml
-    _Loader = yaml.SafeLoader
-
-SECTION_OF_KIND = {"flow": "flows", "system": "systems", "element": "elements"}
+SECTION_OF_KIND = {"organisation": "organisations", "flow": "flows", "system": "systems", "element": "elements"}
+KIND_OF_SECTION = {"organisations": "organisation", "subjects": "subject", "elements": "element",
+                   "purposes": "purpose", "systems": "system", "flows": "flow"}
 LOCK_TIMEOUT_SECONDS = 120.0
+ATTEMPTS = 3  # reads and validations when someone else keeps changing the inventory meanwhile
 PAUSE_ENV = "FLOWAUDIT_TEST_PAUSE_BEFORE_REPLACE"
-WIDTH = 100  # wrap inline lists of the new entry like the hand-written ones
 
 
 # --- the library part: pick the file, splice the entry, validate, write ------------------------
@@ -93,13 +98,14 @@ class Registration:
 
     kind: str
     entry_id: str
-    entry: dict[str, Any]
+    entry: dict[str, Any]  # as written (for an update: the whole entry after the change)
     file: Path
     display: str  # the file as the loader names it
-    line: int  # 1-based line of the new entry's first line
+    line: int  # 1-based line of the entry's first line
     created_file: bool
     inventory: Inventory  # the inventory as written, validated
     before: list[SourceFile] = field(default_factory=list)  # the files as they were, for a before-audit
+    updated: bool = False  # an existing entry was changed in place
 
     def before_inventory(self) -> Inventory | None:
         """The inventory as it was, when it was valid (a registration may also repair one)."""
@@ -109,44 +115,106 @@ class Registration:
             return None
 
 
+class DuplicateFlow(FlowauditError):
+    """A flow with the same from, to and elements is already in the inventory."""
+
+    def __init__(self, flow_id: str, where: str):
+        self.flow_id, self.where = flow_id, where
+        super().__init__(f"flow {flow_id!r} ({where}) already carries these elements between these two; "
+                         f"to change it, add --update (or give the changes to `register flow --update --id "
+                         f"{flow_id}`); for a second flow of its own, give it another --elements set")
+
+
 def register_entry(path: str | Path, kind: str, entry: dict[str, Any], *, file: str | Path | None = None,
-                   lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Registration:
-    """Append `entry` (a flow, system or element, as inventory YAML would have it) to the
-    inventory at `path`, validated against the whole inventory, atomically, under the lock.
+                   update: bool = False, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Registration:
+    """Add `entry` (an organisation, flow, system or element, as inventory YAML would have it) to
+    the inventory at `path`, validated against the whole inventory, atomically, under the lock.
 
-    A flow without an id gets `<from>-to-<to>`, made unique. Raises `InventoryError` (the
-    validator's problems) when the inventory with the new entry would be invalid, and
-    `FlowauditError` for anything else; in both cases nothing is written.
+    A flow without an id gets `<from>-to-<to>`, made unique; a flow with the same from, to and
+    elements as an existing one raises `DuplicateFlow`. With `update`, the existing entry (by id,
+    or for a flow by from, to and elements) is changed in place instead: the keys of `entry`
+    replace its keys (nested mappings such as `transfer` are merged). Raises `InventoryError`
+    (the validator's problems) when the inventory would be invalid, and `FlowauditError` for
+    anything else; in both cases nothing is written.
     """
-    from filelock import FileLock, Timeout
-
     if kind not in SECTION_OF_KIND:
         raise FlowauditError(f"cannot register a {kind!r}; expected one of {', '.join(SECTION_OF_KIND)}")
+    check_text(entry)
     root = Path(path)
     if not root.exists():
         raise FlowauditError(f"{root}: no such file or directory")
-    section = SECTION_OF_KIND[kind]
-    lock_path = root / ".flowaudit.lock" if root.is_dir() else root.parent / f".{root.name}.lock"
-    try:
-        lock = FileLock(str(lock_path), timeout=lock_timeout)
-        lock.acquire()
-    except Timeout:
-        raise FlowauditError(f"{lock_path}: another registration has held the lock for more than "
-                             f"{lock_timeout:.0f} s; try again") from None
-    except OSError as exc:
-        raise FlowauditError(f"{lock_path}: cannot take the inventory lock: {exc.strerror or exc}") from None
-    try:
+    changed: Path | None = None
+    with locked(lock_file(root, "inventory"), lock_timeout):
         # Everything below reads the inventory afresh, inside the lock: a registration that
         # waited for another one sees its entry (no lost update, no duplicate id).
-        sources = _read_sources(root)
+        for _ in range(ATTEMPTS):
+            try:
+                return _register_once(root, kind, entry, file, update, lock_timeout)
+            except ChangedMeanwhile as exc:  # someone edited the inventory by hand meanwhile
+                changed = exc.path
+    raise FlowauditError(f"{_display(changed or root)} was changed by someone else while this registration "
+                         f"validated it ({ATTEMPTS} times); nothing was written; try again")
+
+
+def _register_once(root: Path, kind: str, entry: dict[str, Any], file: str | Path | None, update: bool,
+                   lock_timeout: float) -> Registration:
+    sources = _read_sources(root)
+    stamps = {s.path: stamp(s.path) for s in sources}
+    section = SECTION_OF_KIND[kind]
+    if update:
+        holder, old_entry = _entry_to_update(sources, kind, entry, file)
+        target, entry_id = holder.path, old_entry["id"]
+        changes = {k: v for k, v in entry.items() if k != "id"}
+    else:
+        if kind == "flow":
+            _refuse_duplicate_flow(sources, entry)
         target = _target_file(root, sources, kind, entry, file)
-        existing = next((s for s in sources if _same(s.path, target)), None)
         entry = _with_id(kind, entry, sources)
-        raw = target.read_bytes() if target.exists() else b""
-        new_bytes, line = splice(raw, section, entry)
-        return _write_validated(root, sources, existing, target, new_bytes, line, kind, entry)
-    finally:
-        lock.release()
+        entry_id = entry["id"]
+    existing = next((s for s in sources if _same(s.path, target)), None)
+    display = existing.display if existing is not None else _display(target)
+    real = Path(os.path.realpath(target))  # write through a symlink, don't replace it
+    with locked(lock_file(real, "file"), lock_timeout):
+        raw = real.read_bytes() if real.exists() else None
+        if existing is not None and stamp(existing.path) != stamps[existing.path]:
+            raise ChangedMeanwhile(real)
+        text = _decode(raw or b"", display)
+        if update:
+            new_text, line = update_entry(text, section, entry_id, changes)
+            entry = merged(old_entry, changes)
+        else:
+            new_text, line = append_entry(text, section, entry)
+            _refuse_taken_id(sources, kind, entry_id, display, line)
+        others = {s.path: stamps[s.path] for s in sources if s is not existing}
+        inventory, candidate = _validated(root, sources, existing, target, display, new_text)
+        _write(real, raw, new_text.encode("utf-8"), others, display)
+    return Registration(kind, entry_id, entry, target, candidate.display, line, raw is None, inventory,
+                        sources, updated=update)
+
+
+def check_text(value: Any, where: str = "") -> None:
+    """Refuse text that is not Unicode (bytes that were not UTF-8 on the command line arrive as
+    lone surrogates and could not be written)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raw = value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise FlowauditError(f"{where or 'value'}: {raw!r} is not valid UTF-8 text") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, where)
+            check_text(item, f"{where}.{key}" if where else str(key))
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            check_text(item, f"{where}[{i}]")
+
+
+def _decode(raw: bytes, display: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise FlowauditError(f"{display}: cannot edit: not valid UTF-8 (byte {exc.start})") from None
 
 
 def _read_sources(root: Path) -> list[SourceFile]:
@@ -165,6 +233,68 @@ def _same(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+def _entries(source: SourceFile, section: str) -> list[Any]:
+    value = source.document.get(section)
+    return value if isinstance(value, list) else []
+
+
+def _where(source: SourceFile, section: str, index: int) -> str:
+    line = source.locate((section, index, "id"))[0]
+    return f"{source.display}:{line}" if line else source.display
+
+
+def _same_flow(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    elements_a, elements_b = a.get("elements"), b.get("elements")
+    return (a.get("from") == b.get("from") and a.get("to") == b.get("to")
+            and isinstance(elements_a, list) and isinstance(elements_b, list)
+            and sorted(map(str, elements_a)) == sorted(map(str, elements_b)))
+
+
+def _refuse_duplicate_flow(sources: list[SourceFile], entry: dict[str, Any]) -> None:
+    for source in sources:
+        for i, other in enumerate(_entries(source, "flows")):
+            if isinstance(other, dict) and _same_flow(other, entry) and isinstance(other.get("id"), str):
+                raise DuplicateFlow(other["id"], _where(source, "flows", i))
+
+
+def _entry_to_update(sources: list[SourceFile], kind: str, entry: dict[str, Any],
+                     file: str | Path | None) -> tuple[SourceFile, dict[str, Any]]:
+    section = SECTION_OF_KIND[kind]
+    found = []
+    for source in sources:
+        for other in _entries(source, section):
+            if not isinstance(other, dict):
+                continue
+            if entry.get("id") is not None:
+                hit = other.get("id") == entry["id"]
+            else:
+                hit = kind == "flow" and _same_flow(other, entry)
+            if hit:
+                found.append((source, other))
+    if file is not None:
+        raise FlowauditError("--update changes the entry where it is; --file does not go with it")
+    if not found:
+        what = (f"id {entry['id']!r}" if entry.get("id") is not None
+                else f"from {entry.get('from')!r} to {entry.get('to')!r} with these elements")
+        raise FlowauditError(f"--update: no {kind} with {what} to change; without --update it is added")
+    if len(found) > 1:
+        ids = ", ".join(repr(e.get("id")) for _, e in found)
+        raise FlowauditError(f"--update: several flows match ({ids}); name the one to change with --id")
+    return found[0]
+
+
+def _refuse_taken_id(sources: list[SourceFile], kind: str, entry_id: str, display: str, line: int) -> None:
+    """An id is unique across the inventory: say so once, on the new entry (the validator would
+    blame whichever of the two it reads first, and then every reference to it)."""
+    for source in sources:
+        for section, other_kind in KIND_OF_SECTION.items():
+            for i, other in enumerate(_entries(source, section)):
+                if isinstance(other, dict) and other.get("id") == entry_id:
+                    raise InventoryError([Problem(display, line, None, "id", (
+                        f"{kind} {entry_id!r}: the id is already used by the {other_kind} at "
+                        f"{_where(source, section, i)}; ids are unique across the inventory, choose another"))])
+
+
 def _target_file(root: Path, sources: list[SourceFile], kind: str, entry: dict[str, Any],
                  file: str | Path | None) -> Path:
     if root.is_file():
@@ -173,35 +303,35 @@ def _target_file(root: Path, sources: list[SourceFile], kind: str, entry: dict[s
                                  "or point PATH at the folder")
         return root
     if file is not None:
-        target = _resolve_file(root, file)
-        inside = os.path.realpath(target).startswith(os.path.realpath(root) + os.sep)
-        relative = Path(os.path.relpath(os.path.realpath(target), os.path.realpath(root)))
-        if not inside:
-            raise FlowauditError(f"--file {file}: not inside the inventory folder {root}, so the inventory "
-                                 "would not read it")
-        if target.suffix not in (".yaml", ".yml"):
-            raise FlowauditError(f"--file {file}: an inventory file ends in .yaml or .yml")
-        if any(part.startswith(".") for part in relative.parts):
-            raise FlowauditError(f"--file {file}: hidden files and folders are not read by the inventory")
-        if target.exists() and not target.is_file():
-            raise FlowauditError(f"--file {file}: not a file")
-        return target
+        return _checked_file_option(root, file)
     section = SECTION_OF_KIND[kind]
-
-    def entries(source: SourceFile) -> list[Any]:
-        value = source.document.get(section)
-        return value if isinstance(value, list) else []
-
-    holding = [s for s in sources if entries(s)]
+    holding = [s for s in sources if _entries(s, section)]
     if holding:
         if kind == "flow":
-            same_from = {s.path: sum(1 for e in entries(s) if isinstance(e, dict) and e.get("from") == entry.get("from"))
+            same_from = {s.path: sum(1 for e in _entries(s, section)
+                                     if isinstance(e, dict) and e.get("from") == entry.get("from"))
                          for s in holding}
-            best = max(holding, key=lambda s: (same_from[s.path], len(entries(s))))  # first wins ties
+            best = max(holding, key=lambda s: (same_from[s.path], len(_entries(s, section))))  # first wins ties
         else:
-            best = max(holding, key=lambda s: len(entries(s)))
+            best = max(holding, key=lambda s: len(_entries(s, section)))
         return best.path
     return root / f"{section}.yaml"
+
+
+def _checked_file_option(root: Path, file: str | Path) -> Path:
+    target = _resolve_file(root, file)
+    inside = os.path.realpath(target).startswith(os.path.realpath(root) + os.sep)
+    relative = Path(os.path.relpath(os.path.realpath(target), os.path.realpath(root)))
+    if not inside:
+        raise FlowauditError(f"--file {file}: not inside the inventory folder {root}, so the inventory "
+                             "would not read it")
+    if target.suffix.lower() not in (".yaml", ".yml"):
+        raise FlowauditError(f"--file {file}: an inventory file ends in .yaml or .yml")
+    if any(part.startswith(".") for part in relative.parts):
+        raise FlowauditError(f"--file {file}: hidden files and folders are not read by the inventory")
+    if target.exists() and not target.is_file():
+        raise FlowauditError(f"--file {file}: not a file")
+    return target
 
 
 def _resolve_file(root: Path, file: str | Path) -> Path:
@@ -240,69 +370,43 @@ def _with_id(kind: str, entry: dict[str, Any], sources: list[SourceFile]) -> dic
     return {"id": candidate, **{k: v for k, v in entry.items() if k != "id"}}
 
 
-def _write_validated(root: Path, sources: list[SourceFile], existing: SourceFile | None, target: Path,
-                     new_bytes: bytes, line: int, kind: str, entry: dict[str, Any]) -> Registration:
-    real = Path(os.path.realpath(target))  # write through a symlink, don't replace it
-    existed = real.exists()
+def _validated(root: Path, sources: list[SourceFile], existing: SourceFile | None, target: Path, display: str,
+               new_text: str) -> tuple[Inventory, SourceFile]:
+    """The real validation, through the loader, of the exact text that is about to be written;
+    problems name the real file (its temporary twin is never shown)."""
+    candidate, problems = parse_text(new_text, target, display)
+    if candidate is None:
+        raise InventoryError(problems)
+    others = [s for s in sources if s is not existing]
+    candidates = sorted([*others, candidate], key=lambda s: s.path) if root.is_dir() else [candidate]
+    return build_inventory(candidates), candidate
+
+
+def parse_text(text: str, path: Path, display: str) -> tuple[SourceFile | None, list[Problem]]:
+    """What the loader makes of `text` as the file `path` (shown as `display`)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="flowaudit-register-") as folder:
+        twin = Path(folder) / (path.name if path.suffix.lower() in (".yaml", ".yml") else "entry.yaml")
+        twin.write_bytes(text.encode("utf-8"))
+        source, problems = read_file(twin)
+    problems = [Problem(display, p.line, p.col, p.field, p.message) for p in problems]
+    if source is not None:
+        source.path, source.display = path, display
+    return source, problems
+
+
+def _write(real: Path, raw: bytes | None, data: bytes, others: dict[Path, Stamp | None], display: str) -> None:
+    """Replace `real` atomically, keeping owner, group and mode, unless someone changed it (or
+    another inventory file) since it was read."""
+    like = check_replaceable(real, display) if raw is not None else None
     real.parent.mkdir(parents=True, exist_ok=True)
-    _remove_stale_temporaries(real)
-    fd, tmp_name = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(new_bytes)
-            handle.flush()
-            os.fsync(handle.fileno())
-        mode = stat.S_IMODE(real.stat().st_mode) if existed else 0o666 & ~_umask()
-        os.chmod(tmp, mode)
-
-        # The real validation, on the exact bytes that are about to replace the file.
-        candidate, problems = read_file(tmp)
-        if candidate is None:
-            raise InventoryError(problems)
-        candidate.path = target
-        candidate.display = existing.display if existing is not None else _display(target)
-        others = [s for s in sources if s is not existing]
-        candidates = sorted([*others, candidate], key=lambda s: s.path) if root.is_dir() else [candidate]
-        inventory = build_inventory(candidates)
-
-        pause = os.environ.get(PAUSE_ENV)
-        if pause:  # test hook: see the module docstring
-            time.sleep(float(pause))
-        os.replace(tmp, real)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    _fsync_dir(real.parent)
-    return Registration(kind, entry["id"], entry, target, candidate.display, line, not existed, inventory, sources)
-
-
-def _remove_stale_temporaries(real: Path) -> None:
-    """A writer killed before `os.replace` leaves its hidden temporary file; with the lock held,
-    any such file is a leftover (the loader never reads it, but it need not stay)."""
-    pattern = re.compile(rf"^\.{re.escape(real.name)}\.[A-Za-z0-9_]+\.tmp$")
-    for leftover in real.parent.glob(f".{real.name}.*.tmp"):
-        if pattern.match(leftover.name):
-            leftover.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - platforms without directory handles
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
+    remove_dead_writers_temporaries(real)
+    tmp = create_temporary(real, data, like, display)
+    pause = os.environ.get(PAUSE_ENV)
+    if pause:  # test hook: see the module docstring
+        time.sleep(float(pause))
+    replace_file(tmp, real, raw, others)
 
 
 def _display(path: Path) -> str:
@@ -310,258 +414,6 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-# --- splicing the entry into the file's text ----------------------------------------------------
-
-def splice(raw: bytes, section: str, entry: dict[str, Any]) -> tuple[bytes, int]:
-    """The file's new bytes with `entry` appended to `section`, and the 1-based line where the
-    entry starts. Every other byte is kept; the result is checked by parsing it back."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise FlowauditError(f"cannot edit: not valid UTF-8 (byte {exc.start})") from None
-    bom = "\ufeff" if text.startswith("\ufeff") else ""
-    text = text[len(bom):]
-    newline = "\r\n" if "\r\n" in text else "\n"
-    try:
-        old_doc = yaml.load(text, Loader=_Loader) if text.strip() else None
-    except yaml.YAMLError as exc:
-        raise FlowauditError(f"cannot edit a file that is not valid YAML: {exc}") from None
-    if old_doc is None:
-        old_doc = {}
-    if not isinstance(old_doc, dict):
-        raise FlowauditError("cannot edit: the file is not a mapping of sections")
-    current = old_doc.get(section)
-    if current is not None and not isinstance(current, list):
-        raise FlowauditError(f"cannot edit: {section} is not a list")
-    expected = copy.deepcopy(old_doc)
-    expected[section] = [*(current or []), _plain(entry)]
-
-    attempts = []
-    try:
-        attempts.append(_splice_text(text, section, entry, newline))
-    except _CannotSplice:
-        pass
-    for new_text, offset in attempts:
-        if _parses_to(new_text, expected):
-            return (bom + new_text).encode("utf-8"), new_text.count("\n", 0, offset) + 1
-    # A section written inline (`flows: [...]`): ruamel round trip, which may re-wrap lines.
-    new_text = _ruamel_append(text, section, entry)
-    if _parses_to(new_text, expected):
-        index = new_text.rfind(f"id: {_scalar(entry['id'])}")
-        return (bom + new_text).encode("utf-8"), new_text.count("\n", 0, max(index, 0)) + 1
-    raise FlowauditError("cannot append the entry to this file without changing the rest of it; "
-                         "add it by hand, or use --file to register it into another file")
-
-
-class _CannotSplice(Exception):
-    pass
-
-
-def _parses_to(text: str, expected: dict[str, Any]) -> bool:
-    try:
-        return yaml.load(text, Loader=_Loader) == expected
-    except yaml.YAMLError:
-        return False
-
-
-def _plain(value: Any) -> Any:
-    """The entry as PyYAML reads it back."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
-def _splice_text(text: str, section: str, entry: dict[str, Any], newline: str) -> tuple[str, int]:
-    """(new text, offset where the entry starts)."""
-    try:
-        root = yaml.compose(text, Loader=_Loader) if text.strip() else None
-    except yaml.YAMLError:
-        raise _CannotSplice from None
-    if root is not None and not isinstance(root, yaml.MappingNode):
-        raise _CannotSplice
-    pairs = root.value if root is not None else []
-    dash_col, key_col = _layout(pairs)
-    for key, value in pairs:
-        if key.value != section:
-            continue
-        if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
-            item = value.value[0]
-            dash_col = value.start_mark.column
-            key_col = item.start_mark.column if not getattr(item, "flow_style", False) else dash_col + 2
-            if isinstance(item, yaml.MappingNode) and item.flow_style:
-                key_col = dash_col + 2
-            offset = _line_end_after(text, _content_end(value.value[-1]))
-            block = _render_entry(entry, dash_col, key_col, newline)
-            prefix = text[:offset]
-            if offset == len(text) and not text.endswith(("\n", "\r")):
-                prefix += newline
-            return prefix + block + text[offset:], len(prefix)
-        empty = (isinstance(value, yaml.ScalarNode) and value.tag == "tag:yaml.org,2002:null") or (
-            isinstance(value, yaml.SequenceNode) and not value.value)
-        if not empty:
-            raise _CannotSplice
-        # `flows:`, `flows: ~` or `flows: []`: drop the empty value, put the list under the key
-        colon = text.find(":", key.end_mark.index)
-        line_end = _line_end_after(text, key.end_mark)
-        start, end = value.start_mark.index, value.end_mark.index
-        if end > start and not (colon < start and end <= line_end):
-            raise _CannotSplice  # the empty value sits on a line of its own
-        if end == start:  # `flows:` with nothing after it: keep the line as it is
-            prefix = text[:line_end] if text[:line_end].endswith("\n") else text[:line_end] + newline
-        else:  # drop the `~` or `[]`, keep the comment after it
-            rest = (text[colon + 1:start] + text[end:line_end]).rstrip("\r\n")
-            prefix = text[:colon + 1] + (rest if rest.strip() else "") + newline
-        return prefix + _render_entry(entry, dash_col, key_col, newline) + text[line_end:], len(prefix)
-    # no such section: add it at the end of the file
-    prefix = text
-    if prefix and not prefix.endswith(("\n", "\r")):
-        prefix += newline
-    if prefix.strip():
-        prefix += newline
-    prefix += f"{section}:{newline}"
-    return prefix + _render_entry(entry, dash_col, key_col, newline), len(prefix)
-
-
-def _layout(pairs: list[tuple[yaml.Node, yaml.Node]]) -> tuple[int, int]:
-    """The columns of '-' and of the first key of list items elsewhere in the file (2, 4 by default)."""
-    for _, value in pairs:
-        if isinstance(value, yaml.SequenceNode) and value.value and not value.flow_style:
-            item = value.value[0]
-            dash = value.start_mark.column
-            if isinstance(item, yaml.MappingNode) and not item.flow_style:
-                return dash, item.start_mark.column
-            return dash, dash + 2
-    return 2, 4
-
-
-def _content_end(node: yaml.Node) -> yaml.Mark:
-    """Where the last character of a list item's content is. A block collection's own end mark
-    lies past the comments that follow it, so descend to its last value; inline collections and
-    scalars end where their text ends."""
-    while True:
-        if isinstance(node, yaml.MappingNode) and not node.flow_style and node.value:
-            key, value = node.value[-1]
-            if isinstance(value, yaml.ScalarNode) and value.value == "" and value.tag.endswith(":null") \
-                    and value.start_mark.index == value.end_mark.index:
-                return key.end_mark  # `key:` with no value
-            node = value
-        elif isinstance(node, yaml.SequenceNode) and not node.flow_style and node.value:
-            node = node.value[-1]
-        else:
-            return node.end_mark
-
-
-def _line_end_after(text: str, mark: yaml.Mark) -> int:
-    """Offset just past the line break of the line holding `mark` (a block scalar ends at the
-    start of the line after it: that line is not part of it)."""
-    if mark.column == 0 and mark.index > 0:
-        return mark.index
-    newline = text.find("\n", mark.index)
-    return len(text) if newline < 0 else newline + 1
-
-
-def _render_entry(entry: dict[str, Any], dash_col: int, key_col: int, newline: str) -> str:
-    """The entry as a block list item, inline lists and small mappings like the hand-written ones."""
-    lines: list[str] = []
-
-    def emit(mapping: dict[str, Any], indent: int, first: str | None) -> None:
-        for i, (key, value) in enumerate(mapping.items()):
-            lead = first if (i == 0 and first is not None) else " " * indent
-            head = f"{lead}{_scalar(key)}:"
-            if isinstance(value, dict):
-                inline = _inline(value)
-                if inline is not None and len(head) + 1 + len(inline) <= WIDTH:
-                    lines.append(f"{head} {inline}")
-                else:
-                    lines.append(head)
-                    emit(value, indent + 2, None)
-            elif isinstance(value, (list, tuple)):
-                lines.extend(_wrap_list(head + " ", [_scalar(v) for v in value]))
-            else:
-                lines.append(f"{head} {_scalar(value)}")
-
-    emit(entry, key_col, " " * dash_col + "-" + " " * max(1, key_col - dash_col - 1))
-    return "".join(line + newline for line in lines)
-
-
-def _inline(mapping: dict[str, Any]) -> str | None:
-    parts = []
-    for key, value in mapping.items():
-        if isinstance(value, dict):
-            return None
-        if isinstance(value, (list, tuple)):
-            parts.append(f"{_scalar(key)}: [{', '.join(_scalar(v) for v in value)}]")
-        else:
-            parts.append(f"{_scalar(key)}: {_scalar(value)}")
-    return "{" + ", ".join(parts) + "}"
-
-
-def _wrap_list(head: str, items: list[str]) -> list[str]:
-    if not items:
-        return [head + "[]"]
-    lines, current = [], head + "[" + items[0]
-    hang = " " * (len(head) + 1)
-    for item in items[1:]:
-        if len(current) + 2 + len(item) + 1 > WIDTH and current.strip() not in ("", "["):
-            lines.append(current + ",")
-            current = hang + item
-        else:
-            current += ", " + item
-    lines.append(current + "]")
-    return lines
-
-
-def _scalar(value: Any) -> str:
-    """A scalar as YAML 1.1 (PyYAML) reads it back, quoted where needed, valid inside [...]."""
-    if isinstance(value, str) and (any(c in value for c in "\n\r\t") or not value.isprintable()):
-        return json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    dumped = yaml.safe_dump([value], default_flow_style=True, width=1 << 30, allow_unicode=True).strip()[1:-1]
-    if isinstance(value, str) and not _reads_back(dumped, value):
-        return json.dumps(value, ensure_ascii=False)
-    return dumped
-
-
-def _reads_back(text: str, value: str) -> bool:
-    """The loader may read with ryaml (YAML 1.2) as well as PyYAML (1.1): `0o17` is a number
-    to the one and a string to the other. Quote whatever either would not read as `value`."""
-    try:
-        import ryaml
-    except ImportError:
-        return True
-    try:
-        return ryaml.loads(f"[{text}]") == [value]
-    except Exception:  # noqa: BLE001 - ryaml raises its own error types; any of them means "quote it"
-        return False
-
-
-def _ruamel_append(text: str, section: str, entry: dict[str, Any]) -> str:
-    import io
-
-    from ruamel.yaml import YAML
-
-    yml = YAML()
-    yml.preserve_quotes = True
-    yml.width = 4096
-    yml.indent(mapping=2, sequence=4, offset=2)
-    doc = yml.load(text) if text.strip() else None
-    if doc is None:
-        doc = yml.load("{}")
-    # the entry as the splice would write it, so its quoting is YAML 1.1 safe
-    item = yml.load(_render_entry(entry, 0, 2, "\n"))[0]
-    if doc.get(section) is None:
-        doc[section] = yml.load("[]")
-        doc[section].fa.set_block_style()
-    doc[section].fa.set_block_style()
-    doc[section].append(item)
-    out = io.StringIO()
-    yml.dump(doc, out)
-    return out.getvalue()
 
 
 # --- which findings concern the new entry ------------------------------------------------------
@@ -602,17 +454,26 @@ _SEVERITY_STYLE: dict[str, dict[str, Any]] = {  # keyword arguments of click.sty
     "critical": {"fg": "white", "bg": "red", "bold": True}, "high": {"fg": "red", "bold": True},
     "medium": {"fg": "yellow"}, "low": {"fg": "cyan"}, "info": {"dim": True}}
 
+EXIT_STATUS = """\b
+Exit status:
+  0  written; no finding concerning the entry at or above --fail-on
+  1  written, and a finding concerning the entry is at or above --fail-on
+     (the entry IS in the file: "written" is printed before the findings)
+  2  refused: nothing was written"""
 
-def _list_option(name: str, help_text: str, required: bool = False):  # type: ignore[no-untyped-def]
-    return click.option(name, multiple=True, required=required, metavar="ID[,ID…]",
+SCC_VERSION_ASSUMED = 2021  # the only SCCs with modules (Commission Implementing Decision (EU) 2021/914)
+
+
+def _list_option(name: str, help_text: str, required: bool = False, metavar: str = "ID[,ID…]"):  # type: ignore[no-untyped-def]
+    return click.option(name, multiple=True, required=required, metavar=metavar,
                         help=help_text + " Comma-separated or repeated.")
 
 
 def _common(func):  # type: ignore[no-untyped-def]
     """Options every registration takes."""
     func = click.option("--fail-on", type=SEVERITY_CHOICE, default=None,
-                        help="Exit 1 when a finding concerning the new entry is at or above this severity "
-                             "[default: the config's fail_on, high].")(func)
+                        help="Exit 1 (after writing) when a finding concerning the entry is at or above this "
+                             "severity [default: the config's fail_on, high].")(func)
     func = click.option("--as-of", type=DATE, help="Audit the law as it stood on DATE (default today).")(func)
     func = click.option("--notes", help="Free-text notes on the entry.")(func)
     func = click.option("--source", "source_text", metavar="TEXT",
@@ -623,66 +484,143 @@ def _common(func):  # type: ignore[no-untyped-def]
     return func
 
 
-@click.group()
+@click.group(epilog=EXIT_STATUS)
 def register() -> None:
-    """Add a flow, system or element to the inventory at PATH.
+    """Add an organisation, flow, system or element to the inventory at PATH.
 
     The entry is validated against the whole inventory before anything is written (exit 2 and
     nothing written when it is refused), appended to its section keeping every comment and line
-    of the file, written atomically under a lock (.flowaudit.lock in the inventory folder), and
-    audited: the findings that concern it are printed with what to do (exit 1 when one is at or
-    above --fail-on, else 0).
+    of the file, written atomically under a lock (kept in the git directory or the user's cache,
+    never in the inventory folder), and audited: "written …" is printed, then the findings that
+    concern the entry with what to do. Exit 1 then means the entry was written AND a finding
+    concerning it is at or above --fail-on.
 
     The file: --file, else the file already holding entries of that kind (for a flow, the one
-    holding the most flows from the same --from, else the most flows), else flows.yaml,
-    systems.yaml or elements.yaml in the inventory folder.
+    holding the most flows from the same --from, else the most flows), else organisations.yaml,
+    flows.yaml, systems.yaml or elements.yaml in the inventory folder.
+
+    A flow with the same --from, --to and --elements as an existing one is refused;
+    `register flow --update` changes the existing one in place.
     """
 
 
-@register.command("flow")
+@register.command("flow", epilog=EXIT_STATUS)
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--from", "from_", required=True, metavar="ID", help="Where the data comes from: a subject, system or organisation.")
-@click.option("--to", required=True, metavar="ID", help="Where it goes: a system or organisation.")
-@_list_option("--elements", "The personal-data elements it carries.", required=True)
-@_list_option("--purposes", "The purposes it serves.", required=True)
-@click.option("--mechanism", metavar="NAME", help="Transfer mechanism (scc, adequacy, bcr, idta, …).")
-@click.option("--scc-module", metavar="MODULE", help="SCC module: c2c, c2p, p2p or p2c (implies --mechanism scc).")
-@click.option("--scc-version", type=int, metavar="YEAR", help="SCC version: 2021, 2010, 2004 or 2001.")
+@click.option("--from", "from_", metavar="ID", help="Where the data comes from: a subject, system or organisation.")
+@click.option("--to", metavar="ID", help="Where it goes: a system or organisation.")
+@_list_option("--elements", "The personal-data elements it carries.")
+@_list_option("--purposes", "The purposes it serves.")
+@_list_option("--mechanism", "Transfer mechanism(s): scc, adequacy, bcr, idta, uk-addendum, derogation, …",
+              metavar="NAME[,NAME…]")
+@click.option("--scc-module", type=click.Choice([m.value for m in SccModule]),
+              help="SCC module (implies --mechanism scc; --scc-version 2021 unless given).")
+@click.option("--scc-version", type=click.Choice(["2021", "2010", "2004", "2001"]), metavar="YEAR",
+              help="SCC version: 2021, 2010, 2004 or 2001.")
+@click.option("--scc-signed", type=DATE, help="When the SCCs were signed (YYYY-MM-DD).")
+@click.option("--tia-date", type=DATE, help="When the transfer impact assessment was done (YYYY-MM-DD).")
+@click.option("--tia-outcome", type=click.Choice([o.value for o in TiaOutcome]), help="Its outcome.")
+@_list_option("--measures", "Supplementary measures (encryption-in-transit, pseudonymisation, …).",
+              metavar="NAME[,NAME…]")
 @click.option("--frequency", metavar="F", help="continuous (default), periodic or occasional.")
 @click.option("--volume", type=click.IntRange(min=0), help="Data subjects per year.")
-@click.option("--id", "entry_id", metavar="ID", help="The flow's id [default: <from>-to-<to>, made unique].")
+@click.option("--id", "entry_id", metavar="ID", help="The flow's id [default: <from>-to-<to>, made unique]; "
+              "with --update, the flow to change.")
+@click.option("--update", is_flag=True, help="Change the existing flow (the one with --id, or with the same "
+              "--from, --to and --elements) in place: the options given replace its values, the rest stays.")
 @_common
 @_guard
-def register_flow(path: Path, from_: str, to: str, elements: tuple[str, ...], purposes: tuple[str, ...],
-                  mechanism: str | None, scc_module: str | None, scc_version: int | None, frequency: str | None,
-                  volume: int | None, entry_id: str | None, target: str | None, source_text: str | None,
+def register_flow(path: Path, from_: str | None, to: str | None, elements: tuple[str, ...],
+                  purposes: tuple[str, ...], mechanism: tuple[str, ...], scc_module: str | None,
+                  scc_version: str | None, scc_signed: dt.date | None, tia_date: dt.date | None,
+                  tia_outcome: str | None, measures: tuple[str, ...], frequency: str | None, volume: int | None,
+                  entry_id: str | None, update: bool, target: str | None, source_text: str | None,
                   notes: str | None, as_of: dt.date | None, fail_on: str | None) -> None:
-    """Add a data flow (an edge from --from to --to)."""
-    entry: dict[str, Any] = {"id": entry_id, "from": from_, "to": to, "elements": _split(elements),
-                             "purposes": _split(purposes)}
-    if frequency is not None:
-        entry["frequency"] = frequency
-    if volume is not None:
-        entry["volume"] = volume
-    if scc_module is not None or scc_version is not None:
-        if mechanism is None:
-            mechanism = "scc"
-        elif mechanism not in ("scc", "uk-addendum"):
-            raise click.UsageError(f"--scc-module/--scc-version go with --mechanism scc, not {mechanism!r}")
-    if mechanism is not None:
-        transfer: dict[str, Any] = {"mechanism": mechanism}
-        scc = {k: v for k, v in (("module", scc_module), ("version", scc_version)) if v is not None}
-        if scc:
-            transfer["scc"] = scc
+    """Add a data flow (an edge from --from to --to), or change one with --update."""
+    if not update:
+        missing = [name for name, value in (("--from", from_), ("--to", to), ("--elements", elements),
+                                            ("--purposes", purposes)) if not value]
+        if missing:
+            raise click.UsageError(f"missing {', '.join(missing)} (all four are needed to add a flow)")
+    elif entry_id is None and not (from_ and to and elements):
+        raise click.UsageError("--update needs the flow's --id, or its --from, --to and --elements")
+    entry: dict[str, Any] = {"id": entry_id}
+    for key, value in (("from", from_), ("to", to), ("elements", _split(elements)),
+                       ("purposes", _split(purposes)), ("frequency", frequency), ("volume", volume)):
+        if value is not None and value != []:
+            entry[key] = value
+    transfer = _transfer_block(_split(mechanism), scc_module, scc_version, scc_signed, tia_date, tia_outcome,
+                               _split(measures), update)
+    if transfer:
         entry["transfer"] = transfer
-    _run(path, "flow", entry, target, source_text, notes, as_of, fail_on)
+    _run(path, "flow", entry, target, source_text, notes, as_of, fail_on, update=update)
 
 
-@register.command("system")
+def _transfer_block(mechanisms: list[str], scc_module: str | None, scc_version: str | None,
+                    scc_signed: dt.date | None, tia_date: dt.date | None, tia_outcome: str | None,
+                    measures: list[str], update: bool) -> dict[str, Any]:
+    scc: dict[str, Any] = {k: v for k, v in (("module", scc_module), ("version", scc_version and int(scc_version)),
+                                            ("signed", scc_signed)) if v is not None}
+    if scc:
+        if not mechanisms:
+            mechanisms = ["scc"]
+        elif not {"scc", "uk-addendum"} & set(mechanisms):
+            raise click.UsageError(f"--scc-module/--scc-version/--scc-signed go with --mechanism scc or "
+                                   f"uk-addendum, not {', '.join(mechanisms)}")
+        if scc_module is not None and scc_version is None and not update:
+            scc["version"] = SCC_VERSION_ASSUMED
+            click.echo(f"note: --scc-module without --scc-version: assumed {SCC_VERSION_ASSUMED} (the only SCCs "
+                       "with modules, Decision (EU) 2021/914); give --scc-version otherwise", err=True)
+    transfer: dict[str, Any] = {}
+    if mechanisms:
+        transfer["mechanism"] = mechanisms[0] if len(mechanisms) == 1 else mechanisms
+    if scc:
+        transfer["scc"] = scc
+    tia = {k: v for k, v in (("date", tia_date), ("outcome", tia_outcome)) if v is not None}
+    if tia:
+        transfer["tia"] = tia
+    if measures:
+        transfer["measures"] = measures
+    return transfer
+
+
+@register.command("organisation", epilog=EXIT_STATUS)
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--id", "entry_id", required=True, metavar="ID", help="The organisation's id.")
+@click.option("--name", required=True, help="Its legal name.")
+@click.option("--country", required=True, metavar="CC", help="Where it is established (ISO 3166-1 alpha-2).")
+@click.option("--relation", required=True, type=click.Choice([r.value for r in Relation]),
+              help="What it is to you: processor, sub-processor, joint-controller, affiliate, partner, …")
+@click.option("--contact", help="Privacy contact (address or e-mail).")
+@click.option("--dpa-signed", type=DATE, help="When the Art. 28 data processing agreement was signed.")
+@click.option("--arrangement-signed", type=DATE, help="When the Art. 26 joint-controller arrangement was signed.")
+@_list_option("--subprocessors", "Its sub-processors (organisation ids).")
+@_list_option("--certifications", "Certifications it holds (eu-us-dpf, uk-us-extension, …).", metavar="NAME[,NAME…]")
+@click.option("--bcr-group", metavar="NAME", help="The binding corporate rules it is bound by.")
+@click.option("--public-body", is_flag=True, default=None, help="It is a public authority or body.")
+@_common
+@_guard
+def register_organisation(path: Path, entry_id: str, name: str, country: str, relation: str, contact: str | None,
+                          dpa_signed: dt.date | None, arrangement_signed: dt.date | None,
+                          subprocessors: tuple[str, ...], certifications: tuple[str, ...], bcr_group: str | None,
+                          public_body: bool | None, target: str | None, source_text: str | None,
+                          notes: str | None, as_of: dt.date | None, fail_on: str | None) -> None:
+    """Add an organisation (a processor, partner, affiliate, authority, …)."""
+    entry: dict[str, Any] = {"id": entry_id, "name": name, "country": country.upper(), "relation": relation}
+    for key, value in (("contact", contact), ("dpa", dpa_signed and {"signed": dpa_signed}),
+                       ("arrangement", arrangement_signed and {"signed": arrangement_signed}),
+                       ("subprocessors", _split(subprocessors)), ("certifications", _split(certifications)),
+                       ("bcr_group", bcr_group), ("public_body", public_body)):
+        if value:
+            entry[key] = value
+    _run(path, "organisation", entry, target, source_text, notes, as_of, fail_on)
+
+
+@register.command("system", epilog=EXIT_STATUS)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--id", "entry_id", required=True, metavar="ID", help="The system's id.")
 @click.option("--name", required=True, help="Its name.")
-@click.option("--operator", required=True, metavar="ORG", help="The organisation that operates it.")
+@click.option("--operator", required=True, metavar="ORG", help="The organisation that operates it "
+              "(add one with `register organisation`).")
 @_list_option("--locations", "Countries where data is stored or processed (ISO 3166-1 alpha-2) "
               "[default: the operator's country].")
 @_list_option("--elements", "The elements it stores.")
@@ -700,7 +638,7 @@ def register_system(path: Path, entry_id: str, name: str, operator: str, locatio
     _run(path, "system", entry, target, source_text, notes, as_of, fail_on)
 
 
-@register.command("element")
+@register.command("element", epilog=EXIT_STATUS)
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--id", "entry_id", required=True, metavar="ID", help="The element's id.")
 @click.option("--name", required=True, help="Its name.")
@@ -727,7 +665,7 @@ def register_element(path: Path, entry_id: str, name: str, category: str, subjec
 
 
 def _run(path: Path, kind: str, entry: dict[str, Any], target: str | None, source_text: str | None,
-         notes: str | None, as_of: dt.date | None, fail_on: str | None) -> None:
+         notes: str | None, as_of: dt.date | None, fail_on: str | None, *, update: bool = False) -> None:
     from flowaudit.api import audit
 
     if source_text:
@@ -738,22 +676,13 @@ def _run(path: Path, kind: str, entry: dict[str, Any], target: str | None, sourc
         entry.pop("id", None)
     config = load_config(path)  # before writing: a broken config refuses the registration
     try:
-        registration = register_entry(path, kind, entry, file=target)
-    except InventoryError:
-        from flowaudit.inventory import load_inventory
-
-        try:
-            load_inventory(path)
-        except InventoryError:
-            click.echo("refused: the inventory is invalid already; fix these problems first (or register "
-                       "what it is missing):", err=True)
-        else:
-            click.echo(f"refused: with this {kind} the inventory would be invalid (lines are those the file "
-                       "would have had):", err=True)
-        raise
-    click.echo(f"wrote {registration.display}:{registration.line}: {kind} {registration.entry_id!r}"
-               + (f" ({entry['from']} → {entry['to']})" if kind == "flow" else "")
-               + (" (new file)" if registration.created_file else ""))
+        registration = register_entry(path, kind, entry, file=target, update=update)
+    except InventoryError as exc:
+        _explain_refusal(path, kind, entry, exc)
+        sys.exit(2)
+    except FlowauditError as exc:
+        raise FlowauditError(f"refused: {exc}") from None
+    _print_written(registration)
 
     after = audit(registration.inventory, as_of, config=config)
     before_inventory = registration.before_inventory()
@@ -769,8 +698,38 @@ def _run(path: Path, kind: str, entry: dict[str, Any], target: str | None, sourc
         for concern in sorted(concerns, key=lambda c: (-c.finding.severity.rank, c.finding.sort_key)):
             _print_concern(concern)
     if failing:
-        click.echo(f"{len(failing)} at or above {threshold.value}: exit 1")
+        click.echo(f"\n{len(failing)} at or above {threshold.value}: exit 1 ({kind} {registration.entry_id!r} "
+                   "is written; fix the findings or waive them)")
     sys.exit(1 if failing else 0)
+
+
+def _print_written(registration: Registration) -> None:
+    entry, kind = registration.entry, registration.kind
+    verb = "updated" if registration.updated else "written"
+    click.echo(f"{verb}: {registration.display}:{registration.line}: {kind} {registration.entry_id!r}"
+               + (f" ({entry['from']} → {entry['to']})" if kind == "flow" else "")
+               + (" (new file)" if registration.created_file else ""))
+
+
+def _explain_refusal(path: Path, kind: str, entry: dict[str, Any], exc: InventoryError) -> None:
+    from flowaudit.inventory import load_inventory
+
+    try:
+        load_inventory(path)
+    except InventoryError:
+        click.echo("refused: the inventory is invalid already; fix these problems first (or register "
+                   "what it is missing):", err=True)
+    else:
+        click.echo(f"refused: with this {kind} the inventory would be invalid (lines are those the file "
+                   "would have had):", err=True)
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)
+    if kind == "system" and any(p.field == "operator" and "unknown" in p.message for p in exc.problems):
+        click.echo(f"hint: add the organisation first: flowaudit register organisation {path} "
+                   f"--id {entry['operator']} --name NAME --country CC --relation processor "
+                   "(or affiliate, partner, …)", err=True)
+    count = len(exc.problems)
+    click.echo(f"{count} problem{'s' if count != 1 else ''}; nothing was written", err=True)
 
 
 def _print_concern(concern: Concern) -> None:

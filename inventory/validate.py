@@ -156,6 +156,8 @@ def _pydantic_problem(source: SourceFile, section: str, err: ErrorDetails, raw: 
         message = f"expected a mapping, found {_found(given)}"
     elif kind == "list_type":
         message = f"expected a list, found {_found(given)}"
+    elif kind.startswith(("date_", "datetime_")):
+        message = f"{_found(given)} is not a date; expected YYYY-MM-DD"
     else:
         message = message.removeprefix("Value error, ")
         if given is None or isinstance(given, (dict, list)) or repr(given) not in message:
@@ -282,7 +284,9 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
             message = f"{owner_kind} {owner!r}: unknown {wanted} {value!r}{suggest(value, pool)}"
         else:
             article = "an" if kind[0] in "aeiou" else "a"
-            message = f"{owner_kind} {owner!r}: {value!r} is {article} {kind}, but {label} must name a {wanted}"
+            wanted_article = "an" if wanted[0] in "aeiou" else "a"
+            message = (f"{owner_kind} {owner!r}: {value!r} is {article} {kind}, but {label} must name "
+                       f"{wanted_article} {wanted}")
         problems.append(Problem(file, line, col, label, message))
 
     def check_all(owner: str, field_name: str, values: list[str], kinds: tuple[str, ...]) -> None:

@@ -16,7 +16,8 @@ import yaml
 from click.testing import CliRunner
 
 from flowaudit.cli import main
-from flowaudit.register import PAUSE_ENV, register_entry, splice
+from flowaudit.inventory.edit import append_entry
+from flowaudit.register import PAUSE_ENV, register_entry
 from flowaudit.inventory import load_inventory
 
 FIXTURE = Path(__file__).parent / "fixtures" / "register" / "inventory"
@@ -71,7 +72,7 @@ def test_register_flow_keeps_comments_key_order_and_layout(inv: Path) -> None:
     ]
     # appended to the list, before the comment that closes the file
     assert after.endswith("    source: 'ticket OPS-12: mail merge'\n\n# end of flows\n")
-    assert "wrote" in result.output and "flows.yaml:16" in result.output
+    assert "written" in result.output and "flows.yaml:16" in result.output
     flows = load_inventory(inv).flows
     assert list(flows)[-1] == "crm-to-mailer-2"
     assert flows["crm-to-mailer-2"].elements == ["email", "full-name"]
@@ -102,13 +103,13 @@ def test_register_system_and_element_go_to_the_files_holding_them(inv: Path) -> 
 
 def test_section_and_file_created_when_missing(inv: Path) -> None:
     orgs_before = (inv / "organisations.yaml").read_text()
-    result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email",
+    result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email,full-name",
                  "--purposes", "newsletter", "--file", "organisations.yaml", "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     orgs_after = (inv / "organisations.yaml").read_text()
     assert orgs_after.startswith(orgs_before)
     assert orgs_after[len(orgs_before):] == ("\nflows:\n  - id: crm-to-de-mailer\n    from: crm\n    to: de-mailer\n"
-                                             "    elements: [email]\n    purposes: [newsletter]\n")
+                                             "    elements: [email, full-name]\n    purposes: [newsletter]\n")
 
     result = run("register", "element", str(inv), "--id", "ticket-text", "--name", "Ticket text",
                  "--category", "content", "--file", "team-support/elements.yaml", "--as-of", AS_OF)
@@ -119,8 +120,8 @@ def test_section_and_file_created_when_missing(inv: Path) -> None:
 
 
 def test_default_flow_id_is_derived_and_made_unique(inv: Path) -> None:
-    for _ in range(2):
-        result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email",
+    for elements in ("email,full-name", "full-name"):
+        result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", elements,
                      "--purposes", "newsletter", "--as-of", AS_OF)
         assert result.exit_code == 0, result.output
     assert {"crm-to-de-mailer", "crm-to-de-mailer-2"} <= set(load_inventory(inv).flows)
@@ -128,7 +129,7 @@ def test_default_flow_id_is_derived_and_made_unique(inv: Path) -> None:
 
 def test_permissions_of_the_file_are_kept(inv: Path) -> None:
     os.chmod(inv / "flows.yaml", 0o640)
-    result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email",
+    result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email,full-name",
                  "--purposes", "newsletter", "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     assert (inv / "flows.yaml").stat().st_mode & 0o777 == 0o640
@@ -141,11 +142,11 @@ def test_single_file_inventory(tmp_path: Path) -> None:
             merged.setdefault(key, []).extend(value)
     path = tmp_path / "inventory.yaml"
     path.write_text("# the whole inventory in one file\n" + yaml.safe_dump(merged, sort_keys=False))
-    result = run("register", "flow", str(path), "--from", "crm", "--to", "de-mailer", "--elements", "email",
+    result = run("register", "flow", str(path), "--from", "crm", "--to", "de-mailer", "--elements", "email,full-name",
                  "--purposes", "newsletter", "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     assert "crm-to-de-mailer" in load_inventory(path).flows
-    assert (tmp_path / ".inventory.yaml.lock").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inventory.yaml"]  # no lock, no leftovers
 
 
 # --- refusals ----------------------------------------------------------------------------------
@@ -156,9 +157,9 @@ REFUSALS = {
     "unknown endpoint": (["flow", "--from", "crm", "--to", "us-hots", "--elements", "email",
                           "--purposes", "support"], "did you mean 'us-host'?"),
     "duplicate flow id": (["flow", "--id", "signup", "--from", "crm", "--to", "us-host", "--elements", "email",
-                           "--purposes", "support"], "duplicate id 'signup'"),
+                           "--purposes", "support"], "flow 'signup': the id is already used by the flow at"),
     "duplicate id of another kind": (["system", "--id", "email", "--name", "X", "--operator", "acme"],
-                                     "duplicate id 'email'"),
+                                     "system 'email': the id is already used by the element at"),
     "bad category": (["element", "--id", "phone", "--name", "Phone", "--category", "contcat"],
                      "did you mean 'contact'?"),
     "bad mechanism": (["flow", "--from", "crm", "--to", "us-host", "--elements", "email", "--purposes", "support",
@@ -215,8 +216,8 @@ def test_transfer_with_the_wrong_module_gets_trf_003_and_the_right_module(inv: P
 
 
 def test_clean_registration_exits_0(inv: Path) -> None:
-    result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email",
-                 "--purposes", "newsletter", "--as-of", AS_OF)
+    result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email,full-name",
+                 "--purposes", "support,newsletter", "--as-of", AS_OF)
     assert result.exit_code == 0
     assert "No findings concern flow 'crm-to-de-mailer'" in result.output
 
@@ -240,10 +241,12 @@ def _register_process(inv: Path, *args: str, env: dict[str, str] | None = None) 
 
 
 def test_eight_concurrent_registrations_all_land(inv: Path) -> None:
+    (inv / "extra.yaml").write_text("elements:\n" + "".join(
+        f"  - {{id: el-{i}, name: E{i}, category: contact, subjects: [customers]}}\n" for i in range(8)))
     procs = []
     for i in range(8):
         ident = ["--id", f"conc-{i}"] if i % 2 else []  # half derive their id: they must not collide
-        procs.append(_register_process(inv, "--from", "crm", "--to", "de-mailer", "--elements", "email",
+        procs.append(_register_process(inv, "--from", "crm", "--to", "de-mailer", "--elements", f"el-{i}",
                                        "--purposes", "newsletter", *ident))
     for p in procs:
         out, err = p.communicate(timeout=60)
@@ -256,8 +259,8 @@ def test_eight_concurrent_registrations_all_land(inv: Path) -> None:
 
 def test_a_process_killed_mid_write_leaves_the_old_file(inv: Path) -> None:
     before = (inv / "flows.yaml").read_bytes()
-    proc = _register_process(inv, "--from", "crm", "--to", "de-mailer", "--elements", "email", "--purposes",
-                             "newsletter", env={PAUSE_ENV: "30"})
+    proc = _register_process(inv, "--from", "crm", "--to", "de-mailer", "--elements", "email,full-name",
+                             "--purposes", "newsletter", env={PAUSE_ENV: "30"})
     deadline = time.monotonic() + 20
     while not list(inv.glob(".flows.yaml.*.tmp")):
         assert proc.poll() is None, proc.communicate()
@@ -270,7 +273,7 @@ def test_a_process_killed_mid_write_leaves_the_old_file(inv: Path) -> None:
     assert b"crm-to-de-mailer" in leftover.read_bytes()
     assert "crm-to-de-mailer" not in load_inventory(inv).flows  # valid; the hidden temp file is not read
     # the lock died with the process: the next registration goes through
-    result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email",
+    result = run("register", "flow", str(inv), "--from", "crm", "--to", "de-mailer", "--elements", "email,full-name",
                  "--purposes", "newsletter", "--as-of", AS_OF)
     assert result.exit_code == 0, result.output
     assert "crm-to-de-mailer" in load_inventory(inv).flows
@@ -299,8 +302,7 @@ ENTRY = {"id": "n1", "from": "a", "to": "on", "elements": ["yes", "x"], "notes":
     "\ufeffflows:\n  - id: a\n",
 ])
 def test_splice_appends_and_keeps_everything_else(text: str) -> None:
-    out, line = splice(text.encode(), "flows", ENTRY)
-    new = out.decode()
+    new, line = append_entry(text, "flows", ENTRY)
     doc = yaml.safe_load(new.lstrip("\ufeff"))
     old = (yaml.safe_load(text.lstrip("\ufeff")) or {}) if text.strip() else {}
     assert doc["flows"] == [*(old.get("flows") or []), ENTRY]  # 'on' and 'yes' stay strings
