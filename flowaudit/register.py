@@ -549,7 +549,7 @@ def register_flow(path: Path, from_: str | None, to: str | None, elements: tuple
         if value is not None and value != []:
             entry[key] = value
     transfer = _transfer_block(_split(mechanism), scc_module, scc_version, scc_signed, tia_date, tia_outcome,
-                               _split(measures), update)
+                               _split(measures))
     if transfer:
         entry["transfer"] = transfer
     _run(path, "flow", entry, target, source_text, notes, as_of, fail_on, update=update)
@@ -557,7 +557,7 @@ def register_flow(path: Path, from_: str | None, to: str | None, elements: tuple
 
 def _transfer_block(mechanisms: list[str], scc_module: str | None, scc_version: str | None,
                     scc_signed: dt.date | None, tia_date: dt.date | None, tia_outcome: str | None,
-                    measures: list[str], update: bool) -> dict[str, Any]:
+                    measures: list[str]) -> dict[str, Any]:
     scc: dict[str, Any] = {k: v for k, v in (("module", scc_module), ("version", scc_version and int(scc_version)),
                                             ("signed", scc_signed)) if v is not None}
     if scc:
@@ -566,7 +566,7 @@ def _transfer_block(mechanisms: list[str], scc_module: str | None, scc_version: 
         elif not {"scc", "uk-addendum"} & set(mechanisms):
             raise click.UsageError(f"--scc-module/--scc-version/--scc-signed go with --mechanism scc or "
                                    f"uk-addendum, not {', '.join(mechanisms)}")
-        if scc_module is not None and scc_version is None and not update:
+        if scc_module is not None and scc_version is None:
             scc["version"] = SCC_VERSION_ASSUMED
             click.echo(f"note: --scc-module without --scc-version: assumed {SCC_VERSION_ASSUMED} (the only SCCs "
                        "with modules, Decision (EU) 2021/914); give --scc-version otherwise", err=True)
