@@ -1,4 +1,5 @@
-"""`flowaudit register`: add a flow, a system or an element to an inventory, safely.
+"""`flowaudit register`: add an organisation, a flow, a system or an element to an inventory,
+or change a flow in place, safely.
 
 An engineer registers a new data flow from the command line; the entry is checked against the
 whole inventory before anything is written, written atomically, and then audited:
@@ -8,29 +9,27 @@ whole inventory before anything is written, written atomically, and then audited
 
 How the entry is written
 ------------------------
-- **Validated first.** Inside the lock the inventory is read afresh, the new entry is appended
-  to the target file's section in memory, and that candidate (every file, the target replaced
-  by its new text) goes through the real validation: `inventory.loader.read_file` on the exact
-  bytes that will be written, then `inventory.validate.build_inventory`. An unknown id, a
-  duplicate id or a bad enum value is refused (exit 2, with the validator's "did you mean")
-  and the file is left byte-identical.
-- **Layout kept.** Only the new entry's text is inserted, after the last line of the section's
-  list (or a new section is appended at the end of the file); every other byte of the file is
-  kept, comments, key order, quoting and hand-wrapped lists included. A ruamel.yaml round trip
-  would re-wrap flow lists such as `elements: [a, b,\\n c]` across the whole file, so ruamel is
-  only the fallback for sections it cannot splice (a non-empty inline list `flows: [...]`).
-  The result is parsed back and must equal the old document plus the new entry, or nothing is
-  written.
-- **Atomic.** The new text goes to a hidden temporary file in the same folder (the loader never
-  reads hidden files), is flushed and fsynced, keeps the old file's permissions, replaces the
-  file with `os.replace`, and the folder is fsynced. A process killed at any point leaves
-  either the old file or the new one, never half of one; the next registration removes a
-  killed writer's leftover temporary file.
-- **Serialised.** One exclusive lock per inventory (`filelock`): `.flowaudit.lock` in an
-  inventory folder, `.<file>.lock` beside a one-file inventory. Ids are unique across the
-  whole inventory and the target file is chosen by reading every file, so registrations into
-  different files of one inventory must not overlap either; a lock per target file would let
-  two of them take the same id. Add `.flowaudit.lock` to `.gitignore`.
+- **Validated first.** Inside the lock the inventory is read afresh, the new entry is added to
+  the target file's text in memory (`inventory.edit`: pure functions from text to text that
+  keep every other byte, comments included), and that candidate goes through the real
+  validation: the loader on the exact text that will be written (problems name the real file),
+  then `inventory.validate.build_inventory`. An unknown id, a duplicate id or a bad enum value
+  is refused (exit 2, with the validator's "did you mean") and the file is left byte-identical.
+  An id taken by an entry of any kind is reported once, on the new entry.
+- **No second copy of a flow.** A flow with the same from, to and elements as an existing one is
+  refused with a hint; `--update` changes the existing one in place (its comments kept).
+- **Atomic, and nobody else's edit lost.** The new text goes to a hidden temporary file beside
+  the target (named with the writer's process id), fsynced, with the old file's owner, group
+  and mode; a read-only file, or one whose owner cannot be kept, is refused. Just before
+  `os.replace` the target must still hold the bytes that were read (and the other files their
+  size and mtime): when someone saved the file meanwhile, the registration reads and validates
+  again (three times at most, then refuses, exit 2). A killed writer leaves the old file whole;
+  its leftover temporary file is removed by a later registration once its process is gone.
+- **Serialised, through any path.** Two locks (`filelock`), keyed by the *resolved* path: one
+  for the inventory (ids are unique across it, and the target is chosen by reading every file)
+  and one for the target file (a folder, a symlink and the file itself reach the same one).
+  They live in the git directory of the checkout, else in the user's cache directory, never in
+  the inventory folder (`flowaudit.inventory_write`).
 
 The target file
 ---------------
@@ -38,14 +37,14 @@ The target file
 inventory, that file. Otherwise a file that already holds entries of that kind: for a flow the
 file holding the most flows from the same `from` (teams keep their own files: collection flows,
 one team's systems), else the file holding the most flows; for a system or an element the file
-holding the most of them (ties: first in the loader's order). Otherwise `flows.yaml`,
-`systems.yaml` or `elements.yaml` in the inventory folder, created.
+holding the most of them (ties: first in the loader's order). Otherwise `organisations.yaml`,
+`flows.yaml`, `systems.yaml` or `elements.yaml` in the inventory folder, created.
 
 Test hook
 ---------
 `FLOWAUDIT_TEST_PAUSE_BEFORE_REPLACE=SECONDS` makes the writer sleep after the temporary file is
-fsynced and before `os.replace`, with the lock held. Tests use it to kill a registration in the
-middle of its write; it has no other use.
+fsynced and before the unchanged check and `os.replace`, with the locks held. Tests use it to
+kill a registration in the middle of its write, or to edit the file meanwhile; it has no other use.
 """
 
 from __future__ import annotations
@@ -558,18 +557,19 @@ def register_flow(path: Path, from_: str | None, to: str | None, elements: tuple
 def _transfer_block(mechanisms: list[str], scc_module: str | None, scc_version: str | None,
                     scc_signed: dt.date | None, tia_date: dt.date | None, tia_outcome: str | None,
                     measures: list[str]) -> dict[str, Any]:
-    scc: dict[str, Any] = {k: v for k, v in (("module", scc_module), ("version", scc_version and int(scc_version)),
-                                            ("signed", scc_signed)) if v is not None}
+    version = int(scc_version) if scc_version is not None else None
+    if scc_module is not None and version is None:
+        version = SCC_VERSION_ASSUMED
+        click.echo(f"note: --scc-module without --scc-version: assumed {SCC_VERSION_ASSUMED} (the only SCCs "
+                   "with modules, Decision (EU) 2021/914); give --scc-version otherwise", err=True)
+    scc: dict[str, Any] = {k: v for k, v in (("module", scc_module), ("version", version), ("signed", scc_signed))
+                           if v is not None}
     if scc:
         if not mechanisms:
             mechanisms = ["scc"]
         elif not {"scc", "uk-addendum"} & set(mechanisms):
             raise click.UsageError(f"--scc-module/--scc-version/--scc-signed go with --mechanism scc or "
                                    f"uk-addendum, not {', '.join(mechanisms)}")
-        if scc_module is not None and scc_version is None:
-            scc["version"] = SCC_VERSION_ASSUMED
-            click.echo(f"note: --scc-module without --scc-version: assumed {SCC_VERSION_ASSUMED} (the only SCCs "
-                       "with modules, Decision (EU) 2021/914); give --scc-version otherwise", err=True)
     transfer: dict[str, Any] = {}
     if mechanisms:
         transfer["mechanism"] = mechanisms[0] if len(mechanisms) == 1 else mechanisms
