@@ -152,11 +152,23 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
             kind, ident = _subject_of(item)
             errors.append(_error(r, kind, ident, exc))
             continue
+        legal = _legal(r, context, item)
         for h in hits:
             level = severity
             if h.severity is not None and r.id not in context.config.severity:
                 level = h.severity
-            yield Finding(r.id, r.title, level, h.kind, h.id, h.message, r.legal, r.remediation, dict(h.details))
+            yield Finding(r.id, r.title, level, h.kind, h.id, h.message, legal, r.remediation, dict(h.details))
+
+
+def _legal(r: Rule, context: Context, item: Any) -> tuple[str, ...]:
+    """The rule's references, or, for a transfer under a regime that cites its own law for this
+    rule (`references:` in its regime.yaml: TRF-001 under the FADP is FADP Art. 16), those."""
+    regime = getattr(item, "regime", None)
+    if isinstance(regime, str):
+        found = context.rulebook.regimes.get(regime)
+        if found is not None and r.id in found.references:
+            return found.references[r.id]
+    return r.legal
 
 
 def _subject_of(item: Any) -> tuple[str, str]:
@@ -186,6 +198,7 @@ def _merge(kept: Finding, other: Finding) -> None:
     """One finding per rule and subject: keep the most severe message, merge details."""
     if other.severity.rank > kept.severity.rank:
         kept.severity, kept.message = other.severity, other.message
+    kept.legal = (*kept.legal, *(ref for ref in other.legal if ref not in kept.legal))
     for key, value in other.details.items():
         mine = kept.details.get(key)
         if mine is None:

@@ -22,7 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from flowaudit.inventory.errors import FlowauditError
-from flowaudit.inventory.models import Category, Mechanism, Organisation, Role, iso_countries
+from flowaudit.inventory.models import Category, Mechanism, Organisation, Role, iso_countries, iso_subdivisions
 
 
 def _rulebook_dir() -> Path:
@@ -45,13 +45,14 @@ def _check_country(value: str) -> str:
 
 
 class Membership(_Model):
-    country: str
+    country: str  # an ISO 3166-1 country, or an ISO 3166-2 subdivision (US-CA) for a regime of part of one
     since: dt.date | None = None
     until: dt.date | None = None
 
     @model_validator(mode="after")
     def _checked(self) -> Membership:
-        _check_country(self.country)
+        if self.country not in iso_subdivisions():
+            _check_country(self.country)
         return self
 
     def applies(self, as_of: dt.date) -> bool:
@@ -69,6 +70,16 @@ class Regime(_Model):
     order: int = 1000  # where the regime sorts in reports and listings (then by id)
     regions: tuple[str, ...] = ()  # subject-location regions that stand for this regime's area
     rules: str | None = None  # its own rule module: a name in flowaudit.audits.rules, or a dotted path
+    # Whether the regime restricts transfers out of its area (the CCPA does not: it asks about sales).
+    restricts_transfers: bool = True
+    # Whether a transfer on a safeguard needs a transfer-impact assessment (LGPD and PIPL: no).
+    tia_required: bool = True
+    # Whether its derogations are only for occasional transfers (GDPR Art. 49: yes; FADP Art. 17: no).
+    derogations_occasional_only: bool = True
+    # The regime's own references for generic rules (TRF-001: [FADP Art. 16(1)]), added to findings.
+    references: dict[str, tuple[str, ...]] = {}
+    # What TRF-001 suggests for a transfer with no valid mechanism ({module}: the SCC module by roles).
+    clauses_hint: str = "SCC module {module} fits these roles"
 
 
 class Decision(_Model):
@@ -120,6 +131,11 @@ class MechanismInfo(_Model):
     legal: str
     level: int = 0
     since: dt.date | None = None
+    until: dt.date | None = None  # no longer counts from this date (a transition that ended)
+    # Conditions on the flow's `transfer` block for the mechanism to count, by dotted field:
+    # `scc.swiss_amendments: true` (FADP), `anpd_approved: true` (LGPD).
+    requires: dict[str, bool] = {}
+    requires_from: dt.date | None = None  # the conditions apply from this date (default: always)
     notes: str | None = None
 
 
@@ -271,6 +287,13 @@ class Rulebook:
         """GDPR/UK GDPR also cover data held by an establishment or system in the area (Art. 3(1));
         PIPL, as modelled, attaches to data collected from subjects in CN."""
         return self.regimes[regime].attaches_to != "subjects"
+
+    def restricts_transfers(self, regime: str) -> bool:
+        return self.regimes[regime].restricts_transfers
+
+    def mechanism_for(self, regime: str, mechanism: Mechanism) -> MechanismInfo | None:
+        """The mechanism as `regime` recognises it (its dates and conditions), or None."""
+        return self.regime_mechanisms.get(regime, {}).get(mechanism)
 
     def adequacy(self, regime: str, country: str, as_of: dt.date) -> list[Decision]:
         """Decisions in force for `country` under `regime` on `as_of` (scope not yet checked)."""

@@ -60,6 +60,8 @@ class Jurisdictions(Protocol):
 
     def attaches_to_establishments(self, regime: str) -> bool: ...
 
+    def restricts_transfers(self, regime: str) -> bool: ...
+
     def adequacy(self, regime: str, country: str, as_of: dt.date) -> list[Any]: ...
 
 
@@ -371,6 +373,8 @@ class InventoryView:
         inv = self.inventory
         found: dict[str, list[Transfer]] = {}
         collectors = self._collector_masks
+        # a regime with no transfer rule (the CCPA) still marks the data it covers, but nothing is a transfer
+        no_transfer_rule = {r for r in self._areas if not self.law.restricts_transfers(r)}
         for flow in inv.flows.values():
             carried = self._regime_elements(flow)
             if not carried:
@@ -384,6 +388,8 @@ class InventoryView:
             to_countries = (importer.country, *self.countries(flow.to))
             origin = self.countries(flow.from_)
             for regime, ids in carried.items():
+                if regime in no_transfer_rule:
+                    continue
                 area = self._areas[regime]
                 destinations = tuple(sorted({c for c in to_countries if c not in area}))
                 if not destinations:

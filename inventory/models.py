@@ -70,12 +70,22 @@ def _country(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=1)
+def iso_subdivisions() -> frozenset[str]:
+    """ISO 3166-2 subdivision codes (`US-CA`), for regimes whose area is part of a country."""
+    return frozenset(s.code for s in pycountry.subdivisions)
+
+
 def _country_or_region(value: str) -> str:
     if value in REGIONS:
         return value
     if value not in iso_countries():
-        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{_country_guess(value)} "
-                         "nor one of the regions EEA, EU, WORLD")
+        if "-" in value and value.upper() in iso_subdivisions():
+            if value != value.upper():
+                raise ValueError(f"{value!r}: write the ISO 3166-2 code in capitals, {value.upper()!r}")
+            return value
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code{_country_guess(value)}, "
+                         "an ISO 3166-2 subdivision (US-CA) nor one of the regions EEA, EU, WORLD")
     return value
 
 
@@ -111,7 +121,10 @@ class _JsonSchema:
 
 def _countries_schema(regions: bool) -> dict[str, Any]:
     codes = sorted(iso_countries())
-    return {"enum": [*sorted(REGIONS), *codes] if regions else codes}
+    if not regions:
+        return {"enum": codes}
+    return {"anyOf": [{"enum": [*sorted(REGIONS), *codes]},
+                      {"pattern": r"^[A-Z]{2}-[A-Z0-9]{1,3}$", "description": "an ISO 3166-2 subdivision, e.g. US-CA"}]}
 
 
 def _period_schema() -> dict[str, Any]:
@@ -247,6 +260,8 @@ class Mechanism(StrEnum):
     PIPL_SECURITY_ASSESSMENT = "pipl-security-assessment"
     PIPL_STANDARD_CONTRACT = "pipl-standard-contract"
     PIPL_CERTIFICATION = "pipl-certification"
+    # Brazil: the ANPD's standard contractual clauses (Resolution CD/ANPD 19/2024, Annex II)
+    ANPD_SCC = "anpd-scc"
 
 
 class SccModule(StrEnum):
@@ -303,6 +318,9 @@ class Organisation(Entry):
     bcr_group: str | None = None
     arrangement: Signed | None = None
     public_body: bool = False
+    contract: Signed | None = None  # with a third party: CCPA 1798.100(d)
+    revenue_usd: Annotated[int, Field(ge=0)] | None = None  # annual gross revenue, for the CCPA's threshold
+    ccpa_business: bool = False  # declared a CCPA business, whatever its revenue and consumers (1798.140(d))
 
     @property
     def role(self) -> Role:
@@ -368,6 +386,9 @@ class Purpose(Entry):
     blocks_service: bool = False
     role: Role = Role.CONTROLLER
     on_behalf_of: Id | None = None
+    cross_context_advertising: bool = False  # CCPA 1798.140(k): disclosing for it is "sharing"
+    opt_out: bool = False  # the "Do Not Sell or Share My Personal Information" opt-out (1798.120, 1798.135)
+    limit_use: bool = False  # the right to limit the use of sensitive personal information (1798.121)
 
 
 class System(Entry):
@@ -383,6 +404,7 @@ class Scc(_Sub):
     module: SccModule | None = None
     version: Literal[2021, 2010, 2004, 2001] | None = None
     signed: Date | None = None
+    swiss_amendments: bool = False  # EU SCCs adapted for Swiss law (FDPIC, 2021-08-27)
 
 
 class Tia(_Sub):
@@ -397,6 +419,7 @@ class Transfer(_Sub):
     measures: list[str] = []
     anonymised: bool = False
     separate_consent: bool = False
+    anpd_approved: bool = False  # LGPD: specific clauses or global corporate rules approved by the ANPD
 
 
 class Flow(Entry):
@@ -408,6 +431,9 @@ class Flow(Entry):
     frequency: Frequency = Frequency.CONTINUOUS
     volume: Annotated[int, Field(ge=0)] | None = None
     transfer: Transfer | None = None
+    consideration: bool = False  # the recipient gives valuable consideration: a CCPA sale (1798.140(ad))
+    consumer_directed: bool = False  # the consumer directs the disclosure: neither sale nor sharing
+    merger: bool = False  # disclosure in a merger, acquisition or bankruptcy: neither sale nor sharing
 
 
 class Waiver(Entry):

@@ -22,16 +22,35 @@ def chapter_v_transfers(ctx: Context) -> list[Transfer]:
 
 
 def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
-    """Why the transfer's mechanism does not count under its regime; None when it does."""
+    """Why the transfer's mechanism does not count under its regime; None when it does. Each
+    regime's mechanisms.yaml says which mechanisms it recognises, from and until when, and on
+    what conditions (EU SCCs under the FADP only with the Swiss amendments; under the LGPD,
+    clauses other than the ANPD's only until 2025-08-23 and then with the ANPD's approval)."""
     mechanism = t.mechanism
     if mechanism is None:
         return "no transfer mechanism"
-    info = ctx.rulebook.mechanisms[mechanism]
-    if t.regime not in info.regimes:
-        return f"{mechanism.value} is not a transfer mechanism under the {ctx.rulebook.regime_short_name(t.regime)}"
+    name = ctx.rulebook.regime_short_name(t.regime)
+    info = ctx.rulebook.mechanism_for(t.regime, mechanism)
+    if info is None:
+        return f"{mechanism.value} is not a transfer mechanism under the {name}"
     if info.since is not None and ctx.as_of < info.since:
         return f"{mechanism.value} is only available from {info.since}"
+    if info.until is not None and ctx.as_of >= info.until:
+        why = f": {info.notes}" if info.notes else ""
+        return f"{mechanism.value} no longer counts under the {name} from {info.until}{why}"
+    if info.requires and (info.requires_from is None or ctx.as_of >= info.requires_from):
+        missing = [f"transfer.{path}: {str(value).lower()}" for path, value in info.requires.items()
+                   if _field(t.flow.transfer, path) != value]
+        if missing:
+            return f"{mechanism.value} counts under the {name} only with {', '.join(missing)}"
     return None
+
+
+def _field(block: object, path: str) -> object:
+    """A dotted field of the flow's `transfer` block (`scc.swiss_amendments`), None when absent."""
+    for part in path.split("."):
+        block = getattr(block, part, None)
+    return block
 
 
 def _describe(ctx: Context, t: Transfer) -> str:
@@ -66,7 +85,8 @@ def first_hop_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
     if problem is None:
         return None
     module = _suggested_module(ctx, t)
-    return hit(t, f"{_describe(ctx, t)}: {problem}; SCC module {module} fits these roles",
+    hint = ctx.rulebook.regimes[t.regime].clauses_hint.format(module=module)
+    return hit(t, f"{_describe(ctx, t)}: {problem}; {hint}",
                **_details(t, scc_module=module, adequacy=[a.reason for a in t.adequacy]))
 
 
@@ -154,6 +174,8 @@ def tia_required(ctx: Context, t: Transfer) -> bool:
     01/2020, step 3). TRF-004 and `flowaudit tia` both ask this one question."""
     if t.adequate or t.mechanism is None or ctx.rulebook.mechanisms[t.mechanism].kind != "safeguard":
         return False
+    if not ctx.rulebook.regimes[t.regime].tia_required:
+        return False  # LGPD: Resolution CD/ANPD 19/2024 asks for no transfer-impact assessment
     return mechanism_problem(ctx, t) is None
 
 
@@ -214,6 +236,9 @@ def derogation_not_occasional(ctx: Context, flow: Flow) -> Hit | None:
     transfers (Guidelines 2/2018, section 1)."""
     if flow.frequency.value == "occasional":
         return None
+    regimes = {t.regime for t in ctx.view.transfers_of(flow)}
+    if regimes and not any(ctx.rulebook.regimes[r].derogations_occasional_only for r in regimes):
+        return None  # FADP Art. 17 and LGPD Art. 33 set no "occasional" limit on their exceptions
     transfer = flow.transfer
     assert transfer is not None and transfer.mechanism is not None  # `over` picked it by its mechanism
     mechanism = transfer.mechanism
@@ -334,8 +359,8 @@ flows:
 def special_data_without_measures(ctx: Context, t: Transfer) -> Hit | None:
     """A restricted transfer to a non-adequate destination carries special-category (Art. 9)
     or criminal (Art. 10) data and its `measures` are empty, whatever the mechanism."""
-    if t.adequate:
-        return None
+    if t.adequate or not ctx.rulebook.regimes[t.regime].tia_required:
+        return None  # supplementary measures follow from the assessment a regime asks for (not LGPD)
     sensitive = [e.id for e in t.elements if e.special or e.criminal]
     if not sensitive:
         return None
