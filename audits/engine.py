@@ -100,11 +100,14 @@ class AuditResult:
 
 def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Config | None = None,
               rulebook: Rulebook | None = None, only: Iterable[str] = (), skip: Iterable[str] = (),
-              rules: tuple[Rule, ...] | None = None) -> AuditResult:
+              rules: tuple[Rule, ...] | None = None, regimes: Iterable[str] = ()) -> AuditResult:
     from .catalogue import CATALOGUE, build_catalogue, select
 
     as_of = as_of or dt.date.today()
     config = config or Config()
+    regimes = tuple(regimes)
+    if regimes:  # audit only these regimes' data: their transfers and their own rules
+        rulebook = (rulebook or default_rulebook()).restricted(regimes)
     if rulebook is None or rulebook is default_rulebook():
         rulebook, catalogue, families = default_rulebook(), CATALOGUE, None
     else:  # another rulebook (another set of regime folders) brings its own regimes' rules

@@ -11,6 +11,7 @@ regimes is kept in code. `Rulebook` answers the questions the inventory's graph 
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from importlib import resources
 from collections.abc import Iterable
@@ -187,6 +188,7 @@ class Rulebook:
                 regimes.append(regime)
             regimes.sort(key=lambda r: (r.order, r.id))
             self.regimes: dict[str, Regime] = {r.id: r for r in regimes}
+            self._all_regimes = self.regimes  # areas stay known when an audit is restricted (`restricted`)
             self.regions: dict[str, str] = dict(_read(directory / "regions.yaml"))
             for r in regimes:
                 for region in r.regions:
@@ -214,6 +216,21 @@ class Rulebook:
             raise FlowauditError(f"rulebook: no regime's mechanisms.yaml declares {sorted(m.value for m in missing)}")
         if "pipl" in self.regimes:
             self.pipl  # noqa: B018 - checked when loaded, like every other fact
+
+    def restricted(self, regime_ids: Iterable[str]) -> Rulebook:
+        """The same rulebook auditing only these regimes (`--regime`): their transfers, their
+        rule modules, their names in reports. Other regimes' areas stay known (the UK's list
+        names the EEA), and every mechanism stays a known word."""
+        wanted = list(dict.fromkeys(regime_ids))
+        unknown = [r for r in wanted if r not in self._all_regimes]
+        if unknown:
+            raise FlowauditError(f"unknown regime {', '.join(map(repr, unknown))}; the rulebook has "
+                                 f"{', '.join(self._all_regimes)}")
+        other = copy.copy(self)
+        other.__dict__.pop("regime_ids", None)
+        other.regimes = {r: found for r, found in self._all_regimes.items() if r in wanted}
+        other.regions = {k: v for k, v in self.regions.items() if v == "all" or v in other.regimes}
+        return other
 
     def _mechanism_catalogue(self) -> dict[Mechanism, MechanismInfo]:
         """Each mechanism once, as the first regime (in order) declares it, with every regime
@@ -271,7 +288,7 @@ class Rulebook:
     @lru_cache(maxsize=64)  # noqa: B019 - one Rulebook lives for the whole run (default_rulebook)
     def area(self, regime: str, as_of: dt.date) -> frozenset[str]:
         """Countries where `regime` applies on `as_of`."""
-        return frozenset(m.country for m in self.regimes[regime].members if m.applies(as_of))
+        return frozenset(m.country for m in self._all_regimes[regime].members if m.applies(as_of))
 
     @lru_cache(maxsize=4096)  # noqa: B019 - as above: keeping that Rulebook alive is intended
     def regimes_of_location(self, location: str, as_of: dt.date) -> frozenset[str]:

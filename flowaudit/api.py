@@ -22,21 +22,22 @@ def load(path: str | Path) -> Inventory:
 
 
 def audit(inventory: Inventory | str | Path, as_of: dt.date | None = None, *, config: Config | None = None,
-          rules: Iterable[str] = (), skip: Iterable[str] = ()) -> AuditResult:
-    """Run the rule catalogue (or the rules named, by id or family) on the as-of date (today by default)."""
+          rules: Iterable[str] = (), skip: Iterable[str] = (), regimes: Iterable[str] = ()) -> AuditResult:
+    """Run the rule catalogue (or the rules named, by id or family) on the as-of date (today by
+    default); with `regimes`, only for those regimes (their transfers and their own rules)."""
     if not isinstance(inventory, Inventory):
         if config is None:
             config = load_config(inventory)
         inventory = load(inventory)
-    return run_audit(inventory, as_of, config=config, only=rules, skip=skip)
+    return run_audit(inventory, as_of, config=config, only=rules, skip=skip, regimes=regimes)
 
 
 def report(inventory: Inventory | str | Path, out_dir: str | Path, as_of: dt.date | None = None, *,
-           config: Config | None = None, progress=None) -> list[Path]:
+           config: Config | None = None, progress=None, regimes: Iterable[str] = ()) -> list[Path]:
     """Write ropa.xlsx, report.html, findings.json and dataflow.svg to `out_dir`; returns the paths."""
     from flowaudit.reports import write_report
 
-    result = audit(inventory, as_of, config=config)
+    result = audit(inventory, as_of, config=config, regimes=regimes)
     return write_report(result, Path(out_dir), progress=progress)
 
 

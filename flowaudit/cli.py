@@ -98,6 +98,10 @@ def schema(output: Path | None) -> None:
         click.echo(text, nl=False)
 
 
+REGIME_HELP = ("Audit only these regimes (ids from data/rulebook/: gdpr, uk-gdpr, pipl, ch-fadp, br-lgpd, "
+               "us-ca-ccpa; repeat or comma-separate): their transfers and their own rules.")
+
+
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--as-of", type=DATE, help="Audit the law as it stood on DATE (default today).")
@@ -108,16 +112,17 @@ def schema(output: Path | None) -> None:
               help="Exit 1 when an unwaived finding is at or above this severity [default: high].")
 @click.option("--rule", "rules", multiple=True, help="Run only these rules (ids or families; repeat or comma-separate).")
 @click.option("--skip", "skips", multiple=True, help="Skip these rules (ids or families).")
+@click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
 @_guard
 def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail_on: str | None,
-          rules: tuple[str, ...], skips: tuple[str, ...]) -> None:
+          rules: tuple[str, ...], skips: tuple[str, ...], regimes: tuple[str, ...]) -> None:
     """Run the rules on the inventory at PATH. Exit 0 clean, 1 findings at or above --fail-on, 2 invalid."""
     from flowaudit.api import audit as run
     from flowaudit.reports.machine import RENDERERS
     from flowaudit.reports.text import render_lines, render_text
 
     config = load_config(path)
-    result = run(path, as_of, config=config, rules=_split(rules), skip=_split(skips))
+    result = run(path, as_of, config=config, rules=_split(rules), skip=_split(skips), regimes=_split(regimes))
     label = str(path)
     if fmt == "text" and output is None and sys.stdout.isatty():
         # a terminal: the table, as wide as the terminal; piped or to a file: one finding a line
@@ -160,8 +165,9 @@ def _atomic_write(path: Path, text: str) -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--as-of", type=DATE, help="Audit the law as it stood on DATE (default today).")
+@click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
 @_guard
-def report(path: Path, out_dir: Path, as_of: dt.date | None) -> None:
+def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str, ...]) -> None:
     """Write ropa.xlsx, report.html, findings.json and dataflow.svg for the inventory at PATH."""
     from rich.console import Console
 
@@ -170,7 +176,7 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None) -> None:
 
     console = Console(stderr=True)
     with console.status("loading and auditing the inventory…") as status:
-        result = run(path, as_of, config=load_config(path))
+        result = run(path, as_of, config=load_config(path), regimes=_split(regimes))
 
         def progress(message: str) -> None:
             if message.startswith("warning:"):

@@ -15,6 +15,7 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from flowaudit.audits import AuditResult, Severity, default_rulebook
+from flowaudit.audits.rulebook import Rulebook
 from flowaudit.audits.catalogue import BY_ID, FAMILIES
 from flowaudit.audits.findings import SEVERITIES, Finding
 from flowaudit.inventory.graph import InventoryView, Transfer
@@ -156,7 +157,8 @@ class ReportData:
         self.as_of = result.as_of
         self.controller: Organisation = self.inventory.controller
         self.label = label if label is not None else inventory_label(self.inventory)
-        self.rulebook = default_rulebook()
+        law = result.view.law  # the rulebook the audit ran with (restricted by --regime, or another)
+        self.rulebook = law if isinstance(law, Rulebook) else default_rulebook()
 
     # --- shared indexes ------------------------------------------------------------------
 
@@ -237,8 +239,8 @@ class ReportData:
             if t.regime == "pipl" and not any(f.rule == "PIPL-001" for f in self.findings_by_subject.get(t.flow.id, ())):
                 return "not-required"  # below the CAC volume thresholds (SPEC §8)
             return "none"
-        info = self.rulebook.mechanisms.get(mechanism)
-        if info is None or info.kind == "adequacy":
+        info = self.rulebook.mechanism_for(t.regime, mechanism)
+        if info is None or info.kind == "adequacy":  # not a mechanism of this regime, or a claimed adequacy
             return "none"  # adequacy claimed where no decision is in force or in scope
         return info.kind
 

@@ -236,8 +236,8 @@ def derogation_not_occasional(ctx: Context, flow: Flow) -> Hit | None:
     transfers (Guidelines 2/2018, section 1)."""
     if flow.frequency.value == "occasional":
         return None
-    regimes = {t.regime for t in ctx.view.transfers_of(flow)}
-    if regimes and not any(ctx.rulebook.regimes[r].derogations_occasional_only for r in regimes):
+    regimes = {t.regime for t in ctx.view.transfers_of(flow)} or set(ctx.view.regimes_of_flow(flow))
+    if not any(ctx.rulebook.regimes[r].derogations_occasional_only for r in regimes):
         return None  # FADP Art. 17 and LGPD Art. 33 set no "occasional" limit on their exceptions
     transfer = flow.transfer
     assert transfer is not None and transfer.mechanism is not None  # `over` picked it by its mechanism
