@@ -156,3 +156,39 @@ def test_two_regimes_claiming_one_region_are_refused(tmp_path: Path, monkeypatch
     (book / "jp-appi" / "regime.yaml").write_text(text + "regions: [EEA]\n", encoding="utf-8")
     with pytest.raises(FlowauditError, match="region EEA is claimed by gdpr and jp-appi"):
         Rulebook(book)
+
+
+def test_subject_locations_accept_iso_3166_2_subdivisions() -> None:
+    from pydantic import ValidationError
+
+    from flowaudit.inventory.models import Subject
+
+    assert Subject(id="ca", name="Californians", locations=["US-CA", "CH"]).locations == ["US-CA", "CH"]
+    with pytest.raises(ValidationError, match="in capitals, 'US-CA'"):
+        Subject(id="ca", name="Californians", locations=["us-ca"])
+    with pytest.raises(ValidationError, match="ISO 3166-2 subdivision"):
+        Subject(id="xx", name="Nowhere", locations=["US-XX"])
+    book = default_rulebook()
+    assert book.regimes_of_location("US-CA", dt.date(2025, 1, 1)) == {"us-ca-ccpa"}
+    assert book.regimes_of_location("US-CA", dt.date(2022, 12, 31)) == frozenset()
+    assert book.regimes_of_location("CH", dt.date(2023, 9, 1)) == {"ch-fadp"}
+    assert book.regimes_of_location("CH", dt.date(2023, 8, 31)) == frozenset()
+
+
+def test_regime_option_restricts_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--regime` audits only the regimes named: their transfers, their own rules, their names."""
+    from flowaudit.cli import main
+    from click.testing import CliRunner
+
+    example = Path(__file__).resolve().parent.parent / "data" / "examples" / "saas-group"
+    out = CliRunner().invoke(main, ["audit", str(example), "--as-of", "2026-03-01", "--regime", "br-lgpd",
+                                    "--format", "json"])
+    import json
+
+    found = {(f["rule"], f["subject"]["id"]) for f in json.loads(out.output)["findings"]}
+    assert found == {("TRF-001", "to-helpdesk"), ("TRF-007", "to-mailer")}
+    out = CliRunner().invoke(main, ["audit", str(example), "--regime", "nowhere"])
+    assert out.exit_code == 2 and "unknown regime 'nowhere'" in out.output
+    restricted = default_rulebook().restricted(["ch-fadp"])
+    assert restricted.regime_ids == ("ch-fadp",) and default_rulebook().regime_ids[0] == "gdpr"
+    assert restricted.area("gdpr", dt.date(2026, 1, 1)), "other regimes' areas stay known"

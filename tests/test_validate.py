@@ -735,7 +735,9 @@ def test_schema_offers_countries_and_retention_keywords() -> None:
     defs = _schema()["$defs"]
     assert "GB" in defs["Organisation"]["properties"]["country"]["enum"]
     assert "UK" not in defs["Organisation"]["properties"]["country"]["enum"]
-    assert "EEA" in defs["Subject"]["properties"]["locations"]["items"]["enum"]
+    subject_location = defs["Subject"]["properties"]["locations"]["items"]["anyOf"]
+    assert "EEA" in subject_location[0]["enum"] and "CH" in subject_location[0]["enum"]
+    assert re.fullmatch(subject_location[1]["pattern"], "US-CA")  # ISO 3166-2 subdivisions
     assert "EEA" not in defs["System"]["properties"]["locations"]["items"]["enum"]
     assert "until-account-deletion" in json.dumps(defs["Purpose"]["properties"]["retention"])
 
