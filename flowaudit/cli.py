@@ -252,6 +252,10 @@ def _register_commands() -> None:
 
     main.add_command(register)
     main.add_command(diff)
+    from flowaudit.assess_cmd import COMMANDS as assessments  # tia, dpia, notice (SPEC §9)
+
+    for command in assessments:
+        main.add_command(command)
 
 
 _register_commands()

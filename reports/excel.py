@@ -259,12 +259,18 @@ def build_workbook(data: ReportData) -> Workbook:
 
 def write_xlsx(data: ReportData, path: Path) -> None:
     """Write the workbook, then rewrite its zip with fixed timestamps (byte-identical output)."""
-    wb = build_workbook(data)
-    fixed = dt.datetime.combine(max(data.as_of, dt.date(1980, 1, 1)), dt.time())
+    save_workbook(build_workbook(data), path, data.as_of,
+                  f"Record of processing activities: {safe_text(data.controller.name)}")
+
+
+def save_workbook(wb: Workbook, path: Path, day: dt.date, title: str) -> None:
+    """Save a workbook byte-identically for the same content and day: fixed document
+    properties, fixed zip timestamps, a stable member order."""
+    fixed = dt.datetime.combine(max(day, dt.date(1980, 1, 1)), dt.time())
     props = wb.properties
     props.creator = "flowaudit"
     props.lastModifiedBy = "flowaudit"
-    props.title = f"Record of processing activities: {safe_text(data.controller.name)}"
+    props.title = title
     props.created = fixed
     props.modified = fixed
     buffer = io.BytesIO()
