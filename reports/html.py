@@ -276,7 +276,10 @@ def render_html(data: ReportData, diagram_svg: str | None, diagram_note: str | N
             "findings": sum(1 for f in flows if data.flow_status(f.id) == "finding"),
         })
     fix_first, fix_total = _fix_first(data)
+    from .assess_html import assessment_context
+
     context = {
+        "assessments": assessment_context(data),  # DPIA screening and TIAs (templates/assessments.html.j2)
         "fix_first": fix_first,
         "fix_total": fix_total,
         "direct_collections": _direct_collections(data),

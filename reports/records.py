@@ -17,6 +17,7 @@ from typing import Any
 from flowaudit.audits import AuditResult, Severity, default_rulebook
 from flowaudit.audits.rulebook import Rulebook
 from flowaudit.audits.catalogue import BY_ID, FAMILIES
+from flowaudit.audits.dpia import screen
 from flowaudit.audits.findings import SEVERITIES, Finding
 from flowaudit.inventory.graph import InventoryView, Transfer
 from flowaudit.inventory.models import Flow, LegalBasis, Organisation, Purpose, Relation, Role, SpecialCondition
@@ -272,7 +273,7 @@ class ReportData:
         "General description of technical and organisational security measures", "Art. 6 lawful basis",
         "Art. 9 condition (special category data)", "Legitimate interests (if applicable)",
         "Rights available / automated decision-making and profiling", "Source of personal data",
-        "Location of personal data", "DPIA required / date", "Findings", "Source (inventory)", "Purpose id",
+        "Location of personal data", "DPIA required / date", "DPIA screening (WP248)", "Findings", "Source (inventory)", "Purpose id",
     )
     PROCESSOR_COLUMNS = (
         "Name and contact details of the controller", "Controller's representative and DPO",
@@ -368,13 +369,13 @@ class ReportData:
         adm.append("profiling: yes" if purpose.profiling else "profiling: no")
         adm.append("automated decisions: yes" if purpose.automated_decisions else "automated decisions: no")
         rights = (RIGHTS[basis] if basis else "depends on the lawful basis (none recorded)") + "; " + ", ".join(adm)
-        needs_dpia = purpose.profiling or purpose.automated_decisions or bool(special)
+        screening = screen(view, purpose, self.result.config.limits.get("large_scale_subjects", 100_000))
         if purpose.dpia is not None:
             dpia = f"yes, {purpose.dpia.date}"
-        elif needs_dpia:
+        elif screening.verdict == "required":
             dpia = "required, none recorded"
         else:
-            dpia = "not indicated"
+            dpia = screening.verdict
         provenance = join((purpose.source, _located(inv, purpose.id)), " — ")
         return {
             "subjects": join(subjects), "data": data, "recipients": recipient_text, "contracts": contracts,
@@ -383,7 +384,7 @@ class ReportData:
             "security": join(security, ", "), "basis": BASIS_TEXT[basis] if basis else "MISSING",
             "condition": condition, "legit": legit, "rights": rights,
             "sources": join(sources[k] for k in sorted(sources)), "locations": locations, "dpia": dpia,
-            "provenance": provenance, "processors": processors,
+            "provenance": provenance, "processors": processors, "screening": screening.summary(),
             "description": purpose.description or "",
         }
 
@@ -398,7 +399,7 @@ class ReportData:
                 purpose.business_function or "", purpose.name + (f": {f['description']}" if f["description"] else ""),
                 f["joint"], f["subjects"], f["data"], f["recipients"], f["contracts"], f["countries"],
                 f["safeguards"], f["retention"], f["security"], f["basis"], f["condition"], f["legit"],
-                f["rights"], f["sources"], f["locations"], f["dpia"], self.rule_ids(purpose.id), f["provenance"],
+                f["rights"], f["sources"], f["locations"], f["dpia"], f["screening"], self.rule_ids(purpose.id), f["provenance"],
                 purpose.id,
             ])
         return Table("Controller record", self.CONTROLLER_COLUMNS, rows)
