@@ -339,3 +339,56 @@ def test_phone_width_has_no_page_scroll(browser: Any, example_dir: Path) -> None
         page.screenshot(path=str(ARTIFACTS / f"report-phone-{section}.png"))
     assert watch.errors == []
     page.close()
+
+
+def test_assessment_sections(browser: Any, example_dir: Path, hostile_dir: Path) -> None:
+    """The DPIA screening beside each purpose and the TIA drafts (SPEC §9) are on the page, match
+    the computation, fit a phone, and show hostile strings as text."""
+    from flowaudit.audits.dpia import screen_all
+    from flowaudit.reports.tia import needing_tia
+
+    result = audit(EXAMPLE, AS_OF)
+    screenings = screen_all(result.view)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(page)
+    url = (example_dir / "report.html").as_uri()
+    page.goto(url)
+    page.wait_for_load_state("load")
+    rows = page.locator("#dpia-table tbody tr")
+    assert rows.count() == len(screenings)
+    for s in screenings:
+        row = page.locator(f"#dpia-table tr[data-purpose='{s.purpose.id}']")
+        assert row.locator("td[data-label='Verdict']").inner_text().strip().lower() == s.verdict
+    transfers = needing_tia(result)
+    assert page.locator("#tia-table tbody tr").count() == len(transfers)
+    drafts = page.locator("details.tia-draft")
+    assert drafts.count() == len(transfers)
+    drafts.first.locator("summary").click()
+    body = drafts.first.inner_text()
+    for step in ("1. Know your transfer", "3. Assess the law and practice", "6. Re-evaluate"):
+        assert step in body
+    assert "? to be answered by" in body
+    page.click("nav a[href='#tia']")
+    assert watch.errors == [] and watch.network(url) == []
+    page.close()
+
+    phone = browser.new_page(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True)
+    phone.goto(url)
+    phone.wait_for_load_state("load")
+    for summary in phone.locator("details.tia-draft > summary").all():
+        summary.click()
+    width = phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the assessments make the page scroll sideways: {width} px"
+    phone.close()
+
+    hostile = browser.new_page(viewport={"width": 1280, "height": 900})
+    watch = Watch(hostile)
+    hostile.goto((hostile_dir / "report.html").as_uri())
+    hostile.wait_for_load_state("load")
+    for summary in hostile.locator("details.tia-draft > summary").all():
+        summary.click()
+    assert "<script>alert(3)</script>" in hostile.locator("#tia").inner_text()
+    assert "<script>alert(1)</script> service" in hostile.locator("#dpia").inner_text()
+    assert hostile.evaluate("document.querySelectorAll('#tia img, #tia script, #dpia img, #dpia b').length") == 0
+    assert watch.dialogs == []
+    hostile.close()
