@@ -106,6 +106,7 @@ class _Index:
                     if used:
                         self.collection[p].append(f"flow {flow.id} collects {', '.join(used)} continuously "
                                                   f"from {flow.from_}")
+        self.labels: dict[frozenset[str], str] = {}
         me = inv.controller.id
         self.supplied: dict[str, set[str]] = defaultdict(set)  # element -> external organisations supplying it
         for flow in inv.flows.values():
@@ -205,14 +206,20 @@ def _screen(view: InventoryView, purpose: Purpose, large_scale: int) -> Screenin
     # 6. matching or combining datasets from operations with other purposes or other controllers
     origins: dict[str, list[str]] = defaultdict(list)
     collected_for = view.collected_for
+    labels = index.labels
     for e in personal:
         cf = collected_for.get(e.id)
         if cf and purpose.id in cf:
             origins["collected for this purpose"].append(e.id)
         elif cf:
-            origins["collected for " + ", ".join(sorted(cf))].append(e.id)
-        for org in sorted(index.supplied.get(e.id, ())):
-            origins[f"received from {org}"].append(e.id)
+            label = labels.get(cf)
+            if label is None:
+                label = labels[cf] = "collected for " + ", ".join(sorted(cf))
+            origins[label].append(e.id)
+        supplied = index.supplied.get(e.id)
+        if supplied:
+            for org in sorted(supplied):
+                origins[f"received from {org}"].append(e.id)
     external = [o for o in origins if o != "collected for this purpose"]
     combining = len(origins) >= 2 and bool(external)
     add("combining", combining, [f"{o}: {', '.join(es[:5])}{' …' if len(es) > 5 else ''}"
