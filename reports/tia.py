@@ -129,8 +129,8 @@ def onward_transfers(view: InventoryView, t: Transfer) -> tuple[list[str], list[
     """After this flow: every node the transfer's data reaches (breadth-first, along flows that
     carry part of it under the same regime) and the restricted transfers among those flows.
     Linear in the flows reached."""
-    mask = view.carried(t.flow, t.regime)
-    seen: dict[str, int] = {t.flow.to: mask}
+    carrying = frozenset(view.carried(t.flow, t.regime))
+    seen: dict[str, frozenset[str]] = {t.flow.to: carrying}
     order = [t.flow.to]
     later: list[Transfer] = []
     listed: set[int] = set()
@@ -139,18 +139,18 @@ def onward_transfers(view: InventoryView, t: Transfer) -> tuple[list[str], list[
         node = queue.popleft()
         have = seen[node]
         for f in view.flows_from(node):
-            carried = have & view.carried(f, t.regime)
+            carried = have.intersection(view.carried(f, t.regime))
             if not carried:
                 continue
             for other in view.transfers_of(f):
                 if other.regime == t.regime and id(other) not in listed:
                     listed.add(id(other))
                     later.append(other)
-            before = seen.get(f.to, 0)
-            if before | carried != before:
-                if f.to not in seen:
+            before = seen.get(f.to)
+            if before is None or not carried <= before:
+                if before is None:
                     order.append(f.to)
-                seen[f.to] = before | carried
+                seen[f.to] = carried if before is None else before | carried
                 queue.append(f.to)
     return order, later
 
