@@ -39,7 +39,9 @@ def long_chain(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_long_onward_chain_audits_in_linear_time(long_chain: Path) -> None:
     inventory = load_inventory(long_chain)
     start = time.process_time()
-    result = run_audit(inventory, AS_OF)
+    # the GDPR's chain (processors in BR also hold the data under the LGPD, whose own findings
+    # on the same hops would merge other chains into these)
+    result = run_audit(inventory, AS_OF, regimes=["gdpr"])
     seconds = time.process_time() - start
     # quadratic paths took 39 s for 4,000 flows; linear work is well under a second here
     assert seconds < 20, f"audit of a {CHAIN:,}-flow chain took {seconds:.1f} s of CPU"

@@ -186,7 +186,7 @@ def sale_or_sharing_without_opt_out(ctx: Context, d: Disclosure) -> Hit | None:
     why = f" for {', '.join(unshielded)}" if "sharing" in problems else ""
     return hit(d.flow, f"discloses Californians' personal information to {d.recipient.name} ({kinds}{why}) "
                        "with no \"Do Not Sell or Share\" opt-out",
-               recipient=d.recipient.id, kinds=problems, purposes=unshielded or [p.id for p in purposes],
+               regime=REGIME, recipient=d.recipient.id, kinds=problems, purposes=unshielded or [p.id for p in purposes],
                business=business_status(ctx))
 
 
@@ -222,12 +222,12 @@ def recipient_without_contract(ctx: Context, item: tuple[Organisation, list[Disc
     org, found = item
     if org.relation is Relation.PROCESSOR and org.dpa is None:
         yield hit(org, f"service provider '{org.name}' receives Californians' personal information with no "
-                       "contract (dpa)", missing="dpa", flows=sorted(d.flow.id for d in found))
+                       "contract (dpa)", regime=REGIME, missing="dpa", flows=sorted(d.flow.id for d in found))
     elif org.relation in _THIRD_PARTIES and org.contract is None:
         sold = sorted(d.flow.id for d in found if d.sale or d.sharing)
         if sold:
             yield hit(org, f"third party '{org.name}' buys or receives for cross-context advertising "
-                           "Californians' personal information with no contract", missing="contract", flows=sold)
+                           "Californians' personal information with no contract", regime=REGIME, missing="contract", flows=sold)
 
 
 def _sensitive_purposes(ctx: Context) -> list[tuple[Purpose, list[str]]]:
@@ -278,7 +278,7 @@ def sensitive_use_without_limit(ctx: Context, item: tuple[Purpose, list[str]]) -
         return None
     return hit(purpose, f"'{purpose.name}' uses Californians' sensitive personal information ({', '.join(found)}) "
                         f"beyond the permitted purposes ({'; '.join(reasons)}) with no right to limit",
-               elements=found, reasons=reasons)
+               regime=REGIME, elements=found, reasons=reasons)
 
 
 RULES = (sale_or_sharing_without_opt_out, recipient_without_contract, sensitive_use_without_limit)
