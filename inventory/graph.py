@@ -375,23 +375,41 @@ class InventoryView:
         collectors = self._collector_masks
         # a regime with no transfer rule (the CCPA) still marks the data it covers, but nothing is a transfer
         no_transfer_rule = {r for r in self._areas if not self.law.restricts_transfers(r)}
+        # Per node, asked once: the regimes whose data is there, and the countries outside each
+        # regime's area where data arriving there lands. Most flows stay inside the area of every
+        # regime their source holds data under and are passed over without looking at elements.
+        present: dict[str, tuple[str, ...]] = {}
+        attaches = {r: self.law.attaches_to_establishments(r) for r in self._areas}
+        leaving: dict[str, dict[str, tuple[str, ...]]] = {}
         for flow in inv.flows.values():
-            carried = self._regime_elements(flow)
-            if not carried:
+            out = leaving.get(flow.to)
+            if out is None:
+                out = leaving[flow.to] = self._outside(flow.to)
+            if not out:
+                continue
+            here = present.get(flow.from_)
+            if here is None:
+                here = present[flow.from_] = tuple(
+                    r for r in self._areas if r not in no_transfer_rule and self._holds(flow.from_, r))
+            if not any(r in out for r in here):
                 continue
             exporter, importer, via_collection = self.parties(flow)
             if exporter is None or importer is None:
                 continue
+            if exporter.id == importer.id and all(attaches[r] for r in here if r in out):
+                continue  # within one organisation: only a regime like PIPL counts storage abroad
+            carried = self._regime_elements(flow)
+            if not carried:
+                continue
             if (flow.transfer is not None and flow.transfer.anonymised
                     and self.anonymisation_holds(flow, self.inventory_elements(flow))):
                 continue  # anonymised before it leaves: not a transfer of personal data
-            to_countries = (importer.country, *self.countries(flow.to))
             origin = self.countries(flow.from_)
             for regime, ids in carried.items():
                 if regime in no_transfer_rule:
                     continue
                 area = self._areas[regime]
-                destinations = tuple(sorted({c for c in to_countries if c not in area}))
+                destinations = out.get(regime)
                 if not destinations:
                     continue
                 if self.law.attaches_to_establishments(regime):
@@ -415,6 +433,21 @@ class InventoryView:
                     origin_countries=origin, destination_countries=destinations, elements=elements,
                     first_hop=first_hop, adequacy=adequacy, via_collection=via_collection, _view=self))
         return found
+
+    def _outside(self, node: str) -> dict[str, tuple[str, ...]]:
+        """Per regime, the countries of the node (its operator's establishment, its locations)
+        outside the regime's area, where data arriving at the node would land: a restricted
+        transfer's destinations. Empty for subjects (collection is never a transfer)."""
+        importer = self.operator(node)
+        if importer is None:
+            return {}
+        countries = {importer.country, *self.countries(node)}
+        out = {}
+        for regime, area in self._areas.items():
+            outside = tuple(sorted(c for c in countries if c not in area))
+            if outside:
+                out[regime] = outside
+        return out
 
     def inventory_elements(self, flow: Flow) -> tuple[Element, ...]:
         elements = self.inventory.elements

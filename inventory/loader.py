@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .errors import InventoryError, Problem
+from .fastload import Unsupported, make_reader
 
 try:  # PyYAML built with libyaml
     _BaseLoader: Any = yaml.CSafeLoader
@@ -100,6 +101,7 @@ def _construct_int(loader: yaml.constructor.SafeConstructor, node: yaml.ScalarNo
 
 
 _Loader.add_constructor(_INT, _construct_int)
+_read_fast = make_reader(_Loader)  # the same answers, built without SafeConstructor's overhead
 
 # The fast path: ryaml (Rust, YAML 1.2) parses about six times faster than PyYAML's C loader,
 # whose Python-side composition dominates loading. Files that use anchors, aliases or tags,
@@ -326,7 +328,10 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
             else:
                 document = None
         else:
-            document = yaml.load(text, Loader=_Loader)
+            try:
+                document = _read_fast(text)
+            except Unsupported:  # a key given twice, an unhashable key: the full loader says where
+                document = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         message = " ".join(x for x in (exc.context, exc.problem) if x) or "malformed YAML"

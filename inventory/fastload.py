@@ -1,0 +1,113 @@
+"""PyYAML's C parser with a lean builder: the default reader's fast path (SPEC §7).
+
+`yaml.load(text, Loader=CSafeLoader)` spends most of its time in Python, not in libyaml: the
+composer turns every event into a node (calling back into Python to resolve each one) and the
+generic `SafeConstructor` walks the nodes again (a generator per mapping and sequence, a
+dispatch per node). libyaml's events alone cost a fraction of that. An inventory file that uses
+no tags, anchors or aliases (the loader checks; those go through the full loader) has only
+implicit tags, so the document can be built straight from the events: a quoted scalar is a
+string, and a plain one that starts with a character no implicit resolver claims is a string
+without a regular expression.
+
+The answer is the full loader's own, value for value: the same resolvers decide every other
+plain scalar and the same constructors build its value; whatever this path does not handle
+exactly (a key given twice, an unhashable key, several documents, an anchor or a tag) raises
+`Unsupported`, and the caller reads the file with the full loader, which accepts it or reports
+the problem with its line and column. Errors of the YAML syntax itself come from libyaml either
+way, so they read the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from yaml import events
+from yaml.nodes import ScalarNode
+
+_STR = "tag:yaml.org,2002:str"
+_NULL = "tag:yaml.org,2002:null"
+
+
+class Unsupported(Exception):
+    """This document needs the full loader (which then accepts it or reports the problem)."""
+
+
+def make_reader(loader: type) -> Callable[[str], Any]:
+    """`read(text)` building the document exactly as `loader` (a CSafeLoader subclass with the
+    inventory's resolvers and constructors) would, for a file without tags, anchors or aliases."""
+    from yaml._yaml import CParser  # libyaml; the loader falls back to PyYAML's own without it
+
+    table = loader.yaml_implicit_resolvers
+    if table.get(None) or loader.yaml_path_resolvers:
+        raise TypeError("the fast reader assumes no wildcard or path resolvers")
+    claimed = frozenset(k for k, resolvers in table.items() if k and resolvers)
+    helper = loader("")  # resolves and constructs single scalars; keeps no state between calls
+    resolve, constructors = helper.resolve, helper.yaml_constructors
+
+    def plain(value: str) -> Any:
+        tag = resolve(ScalarNode, value, (True, False))
+        if tag == _STR:
+            return value
+        if tag == _NULL:
+            return None
+        return constructors[tag](helper, ScalarNode(tag, value))
+
+    scalar, alias = events.ScalarEvent, events.AliasEvent
+    map_start, map_end = events.MappingStartEvent, events.MappingEndEvent
+    seq_start, seq_end = events.SequenceStartEvent, events.SequenceEndEvent
+    doc_start, doc_end = events.DocumentStartEvent, events.DocumentEndEvent
+
+    def read(text: str) -> Any:
+        parser = CParser(text)
+        try:
+            get = parser.get_event
+            stack: list[list[Any]] = []
+            items: list[Any] = []
+            documents = 0
+            root = None
+            while True:
+                event: Any = get()
+                if event is None:
+                    break
+                kind = event.__class__
+                if kind is scalar:
+                    if event.anchor is not None or event.tag is not None:
+                        raise Unsupported
+                    value = event.value
+                    if event.implicit[0] and (not value or value[0] in claimed):
+                        value = plain(value)
+                    items.append(value)
+                elif kind is map_start or kind is seq_start:
+                    if event.anchor is not None or event.tag is not None:
+                        raise Unsupported
+                    stack.append(items)
+                    items = []
+                elif kind is map_end:
+                    pairs = items
+                    items = stack.pop()
+                    try:
+                        mapping = dict(zip(pairs[0::2], pairs[1::2], strict=True))
+                    except TypeError:  # an unhashable key
+                        raise Unsupported from None
+                    if 2 * len(mapping) != len(pairs):  # a key given twice
+                        raise Unsupported
+                    items.append(mapping)
+                elif kind is seq_end:
+                    sequence = items
+                    items = stack.pop()
+                    items.append(sequence)
+                elif kind is doc_start:
+                    documents += 1
+                    if documents > 1:  # the full loader says "expected a single document"
+                        raise Unsupported
+                    items = []
+                elif kind is doc_end:
+                    root = items[0] if items else None
+                elif kind is alias:
+                    raise Unsupported
+            return root
+        finally:
+            parser.dispose()
+
+    return read
