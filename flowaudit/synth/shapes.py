@@ -25,7 +25,7 @@ from .yamltext import _cc
 
 SHAPES = ("realistic", "chain", "elements", "ring")
 HEADER = "# Synthetic inventory written by `flowaudit synth --shape {shape}` (fictitious organisation).\n"
-ABROAD = ("US", "IN", "BR", "SG", "AE", "TR", "MX", "ZA")
+ABROAD = ("US", "IN", "SG", "AE", "TR", "MX", "ZA", "ID")  # no country with a regime of its own
 
 
 def _controller(shape: str) -> list[str]:
