@@ -80,11 +80,14 @@ def profile(country: str) -> CountryProfile | None:
     return load_profiles().get(country)
 
 
-def adequacy_history(rulebook: Rulebook, country: str) -> list[str]:
-    """Every adequacy decision for `country` under every regime, past ones included, oldest first."""
+def adequacy_history(rulebook: Rulebook, country: str, regime: str | None = None) -> list[str]:
+    """Every adequacy decision for `country` (under `regime`, or every regime), past ones
+    included, oldest first."""
     lines = []
-    for regime, found in rulebook.adequacy_lists.items():
-        name = rulebook.regimes[regime].name if regime in rulebook.regimes else regime
+    for regime_id, found in rulebook.adequacy_lists.items():
+        if regime is not None and regime_id != regime:
+            continue
+        name = rulebook.regimes[regime_id].name if regime_id in rulebook.regimes else regime_id
         for d in sorted((d for d in found.decisions if d.country == country), key=lambda d: d.date):
             span = f"from {d.date}" + (f" until {d.until}" if d.until else "")
             scope = f"; scope: {d.scope}" if d.scope else ""

@@ -279,7 +279,7 @@ def assess(result: AuditResult, t: Transfer, rulebook: Rulebook | None = None) -
     for c in countries:
         where = f"{c} {country_name(c)}"
         p = profile(c)
-        history = adequacy_history(book, c)
+        history = adequacy_history(book, c, t.regime)
         for line in history:
             s3.add(f"{where}: adequacy history", line)
         if p is None:
