@@ -5,6 +5,7 @@ without any other file changing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import sys
 import textwrap
@@ -119,7 +120,8 @@ def test_a_fourth_regime_is_only_files(tmp_path: Path, monkeypatch: pytest.Monke
     assert book.area("jp-appi", dt.date(2026, 1, 1)) == {"JP"}
     assert book.area("jp-appi", dt.date(2022, 3, 31)) == frozenset()
     assert book.regimes_of_location("JP", dt.date(2026, 1, 1)) == {"jp-appi"}
-    assert "jp-appi" in book.mechanisms[next(m for m in book.mechanisms if m.value == "explicit-consent")].regimes
+    consent = next(m for m in book.mechanisms if m.value == "explicit-consent")
+    assert "jp-appi" in book.mechanisms[consent].regimes
     rules, families = build_catalogue(book)
     assert "APPI-001" in {r.id for r in rules} and families["APPI"] == "Japan"
     assert "APPI-001" not in {r.id for r in CATALOGUE}, "the shipped catalogue is untouched"
@@ -136,7 +138,8 @@ def test_a_fourth_regime_is_only_files(tmp_path: Path, monkeypatch: pytest.Monke
     assert {f.rule for f in only.findings} == {"APPI-001"}
 
 
-def test_a_folder_naming_a_missing_module_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_folder_naming_a_missing_module_is_a_clear_error(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     book = _fourth_regime(tmp_path, monkeypatch)
     (tmp_path / "modules" / "fourth_regime" / "rules.py").unlink()
     with pytest.raises(FlowauditError, match="jp-appi/regime.yaml names rule module 'fourth_regime.rules'"):
@@ -177,14 +180,13 @@ def test_subject_locations_accept_iso_3166_2_subdivisions() -> None:
 
 def test_regime_option_restricts_audit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`--regime` audits only the regimes named: their transfers, their own rules, their names."""
-    from flowaudit.cli import main
     from click.testing import CliRunner
+
+    from flowaudit.cli import main
 
     example = Path(__file__).resolve().parent.parent / "data" / "examples" / "saas-group"
     out = CliRunner().invoke(main, ["audit", str(example), "--as-of", "2026-03-01", "--regime", "br-lgpd",
                                     "--format", "json"])
-    import json
-
     found = {(f["rule"], f["subject"]["id"]) for f in json.loads(out.output)["findings"]}
     assert found == {("TRF-001", "to-helpdesk"), ("TRF-007", "to-mailer")}
     out = CliRunner().invoke(main, ["audit", str(example), "--regime", "nowhere"])
