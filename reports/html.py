@@ -297,6 +297,7 @@ def render_html(data: ReportData, diagram_svg: str | None, diagram_note: str | N
         "waived": result.waived_count,
         "unused_waivers": result.unused_waivers,
         "families": [{"key": k, "title": t, "count": n, "w": round(200 * n / family_max, 1)} for k, t, n in families],
+        "regimes": data.regime_summary,
         "safeguards": [{"key": k, "text": SAFEGUARD_TEXT[k], "count": data.transfer_summary[k],
                         "colour": SAFEGUARD_COLOURS[k]} for k in SAFEGUARDS],
         "transfer_findings": sum(1 for r in data.transfer_rows if r["status"] == "finding"),

@@ -551,6 +551,22 @@ class ReportData:
         counts = Counter(f.rule.split("-")[0] for f in self.result.findings)
         return [(fam, title, counts.get(fam, 0)) for fam, title in FAMILIES.items()]
 
+    @cached_property
+    def regime_summary(self) -> list[dict[str, Any]]:
+        """Per regime of the rulebook whose data the inventory holds: its name, the flows carrying
+        its data, its restricted transfers and the findings that concern it (the summary panel)."""
+        flows: Counter[str] = Counter()
+        for flow in self.inventory.flows.values():
+            for regime in self.view.regimes_of_flow(flow):
+                flows[regime] += 1
+        transfers = Counter(t.regime for t in self.transfers)
+        findings: Counter[str] = Counter()
+        for f in self.result.findings:
+            for regime in self.finding_regimes(f):
+                findings[regime] += 1
+        return [{"id": r, "name": self.regime_name(r), "flows": flows[r], "transfers": transfers[r],
+                 "findings": findings[r]} for r in self.rulebook.regime_ids if flows[r] or findings[r]]
+
     def rule_title(self, rule_id: str) -> str:
         r = BY_ID.get(rule_id)
         return r.title if r else rule_id

@@ -53,3 +53,16 @@ def test_the_example_reaches_every_new_regime() -> None:
     regimes = {t.regime for t in result.view.transfers()}
     assert {"gdpr", "ch-fadp", "br-lgpd"} <= regimes
     assert any(result.view.carried(f, "us-ca-ccpa") for f in result.inventory.flows.values())
+
+
+def test_reports_show_the_new_regimes() -> None:
+    """The Excel Transfers sheet's regime column and the HTML summary name the regimes from the
+    rulebook; the summary lists the CCPA too, which has findings but no transfers."""
+    from flowaudit.reports.records import ReportData
+
+    data = ReportData(run_audit(load_inventory(EXAMPLE), dt.date(2026, 3, 1)))
+    summary = {r["id"]: r for r in data.regime_summary}
+    assert [r["name"] for r in data.regime_summary] == ["EU GDPR", "Swiss FADP", "Brazil LGPD", "California CCPA"]
+    assert summary["us-ca-ccpa"]["transfers"] == 0 and summary["us-ca-ccpa"]["findings"] == 2
+    assert summary["br-lgpd"]["findings"] == 2 and summary["ch-fadp"]["findings"] == 1
+    assert {data.regime_name(t.regime) for t in data.transfers} == {"EU GDPR", "Swiss FADP", "Brazil LGPD"}
