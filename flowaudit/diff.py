@@ -255,6 +255,7 @@ def _transfers(result: AuditResult) -> dict[tuple[str, str], dict[str, Any]]:
     for t in result.view.transfers():
         transfer = t.flow.transfer
         scc = transfer.scc if transfer is not None else None
+        tia = transfer.tia if transfer is not None else None
         found[(t.flow.id, t.regime)] = {
             "flow": t.flow.id,
             "regime": t.regime,
@@ -262,8 +263,12 @@ def _transfers(result: AuditResult) -> dict[tuple[str, str], dict[str, Any]]:
             "importer": _party(t.importer),
             "origin_countries": sorted(t.origin_countries),
             "countries": list(t.destination_countries),
-            "mechanism": t.mechanism.value if t.mechanism is not None else None,
+            "mechanism": _plain(t.mechanism),
             "scc_module": scc.module.value if scc is not None and scc.module is not None else None,
+            "scc": ({"module": _plain(scc.module), "version": scc.version, "signed": _plain(scc.signed)}
+                    if scc is not None else None),
+            "tia": {"date": _plain(tia.date), "outcome": _plain(tia.outcome)} if tia is not None else None,
+            "measures": list(transfer.measures) if transfer is not None else [],
             "first_hop": t.first_hop,
             "adequate": t.adequate,
             "elements": sorted(e.id for e in t.elements),
@@ -271,12 +276,41 @@ def _transfers(result: AuditResult) -> dict[tuple[str, str], dict[str, Any]]:
     return found
 
 
-_TRANSFER_FIELDS = ("exporter", "importer", "countries", "mechanism", "scc_module", "first_hop", "adequate", "elements")
+def _plain(value: Any) -> Any:
+    """An enum, a date, or a list of them, as the JSON report writes it."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return getattr(value, "value", value)
 
 
-def _changes(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+# What makes a restricted transfer "changed": its parties, route, and what safeguards it
+# (mechanism, SCC, TIA, supplementary measures).
+_TRANSFER_FIELDS = ("exporter", "importer", "countries", "mechanism", "scc", "tia", "measures", "first_hop",
+                    "adequate", "elements")
+_EMPTY: tuple[Any, ...] = (None, [], {}, False, "")
+
+
+def _changes(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...] | None = None,
+             prefix: str = "") -> list[dict[str, Any]]:
+    """Field-level changes, nested mappings followed down (`transfer.tia.date`). A mapping that
+    appears or disappears as a whole lists its non-empty fields, not its defaults."""
     keys = fields if fields is not None else sorted(set(old) | set(new))
-    return [{"field": k, "old": old.get(k), "new": new.get(k)} for k in keys if old.get(k) != new.get(k)]
+    found: list[dict[str, Any]] = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        if a == b:
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            found.extend(_changes(a, b, prefix=name + "."))
+        elif isinstance(a, dict) and b is None or a is None and isinstance(b, dict):
+            whole = _changes(a or {}, b or {}, prefix=name + ".")
+            found.extend(c for c in whole if not (c["old"] in _EMPTY and c["new"] in _EMPTY))
+        else:
+            found.append({"field": name, "old": a, "new": b})
+    return found
 
 
 def compare(old: AuditResult, new: AuditResult, old_side: Side | None = None, new_side: Side | None = None
@@ -354,13 +388,27 @@ def _route(t: dict[str, Any]) -> str:
     return f"{e['name']} ({e['country']}) → {i['name']} ({i['country']})"
 
 
-def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+def _value(value: Any, limit: int = 80) -> str:
+    """A changed value as people read it: `2025-02-01`, `[a, b]`, `none`."""
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        text = "[" + ", ".join(_value(v, limit) for v in value) + "]"
+    elif isinstance(value, dict):
+        text = "{" + ", ".join(f"{k}: {_value(v, limit)}" for k, v in value.items()) + "}"
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(value)
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _change_line(change: dict[str, Any]) -> str:
+    return f"{change['field']}: {_value(change['old'])} → {_value(change['new'])}"
+
+
 def _change_text(changes: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{c['field']} ({_short(c['old'], 30)} → {_short(c['new'], 30)})" for c in changes)
+    return "; ".join(_change_line(c) for c in changes)
 
 
 def _where(f: dict[str, Any]) -> str:
@@ -403,7 +451,8 @@ def render_text(report: dict[str, Any]) -> str:
     for item in report["entries"]["removed"]:
         lines.append(f"  - {item['kind']} {item['id']}")
     for item in report["entries"]["changed"]:
-        lines.append(f"  ~ {item['kind']} {item['id']}: {_change_text(item['changes'])}")
+        lines.append(f"  ~ {item['kind']} {item['id']}:")
+        lines.extend(f"      {_change_line(c)}" for c in item["changes"])
     t = s["transfers"]
     lines.append(f"Restricted transfers: {t['added']} added, {t['removed']} removed, {t['changed']} changed "
                  f"({t['old']} → {t['new']})")
@@ -411,9 +460,9 @@ def render_text(report: dict[str, Any]) -> str:
         for item in report["transfers"][key]:
             line = (f"  {sign} flow {item['flow']} [{_regime(item['regime'])}] {_route(item)}, to "
                     f"{', '.join(item['countries'])}, mechanism {item['mechanism'] or 'none'}")
+            lines.append(line + (":" if key == "changed" else ""))
             if key == "changed":
-                line += f": {_change_text(item['changes'])}"
-            lines.append(line)
+                lines.extend(f"      {_change_line(c)}" for c in item["changes"])
     f = s["findings"]
     severities = ", ".join(f"{n} {sev}" for sev, n in f["new_by_severity"].items() if n)
     lines.append(f"Findings: {f['new']} new{f' ({severities})' if severities else ''}, {f['resolved']} resolved, "
@@ -441,6 +490,12 @@ def _cell(value: Any) -> str:
                           ("*", "\\*"), ("_", "\\_"), ("`", "\\`"), ("[", "\\["), ("]", "\\]")):
         text = text.replace(char, escaped)
     return text
+
+
+def _md_changes(changes: list[dict[str, Any]]) -> str:
+    """Field-level changes in one table cell, one per line."""
+    return "<br>".join(f"{_code(c['field'])}: {_cell(_value(c['old']))} → {_cell(_value(c['new']))}"
+                       for c in changes)
 
 
 def _code(ident: str) -> str:
@@ -491,7 +546,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             mechanism = item["mechanism"] or "**none**"
             if item["scc_module"]:
                 mechanism += f" ({item['scc_module']})"
-            what = label + (f": {_cell(', '.join(item['fields']))}" if key == "changed" else "")
+            what = label + (f": {_md_changes(item['changes'])}" if key == "changed" else "")
             rows.append([what, _code(item["flow"]), _regime(item["regime"]), _cell(_route(item)),
                          ", ".join(item["countries"]), mechanism])
     if rows:
@@ -501,7 +556,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     rows = []
     for key, label in (("added", "➕ added"), ("removed", "➖ removed"), ("changed", "✏️ changed")):
         for item in report["entries"][key]:
-            fields = _cell(_change_text(item["changes"])) if key == "changed" else ""
+            fields = _md_changes(item["changes"]) if key == "changed" else ""
             rows.append([label, item["kind"], _code(item["id"]), fields])
     if rows:
         out += ["", f"### Inventory entries ({len(rows)})", ""] + _table(["Change", "Kind", "Id", "Fields"], rows)

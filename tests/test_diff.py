@@ -99,13 +99,15 @@ def test_changed_fields_and_a_changed_transfer(repo: Path) -> None:
     report = json.loads(run("HEAD~1", "HEAD", "--path", "inventory", "--format", "json").output)
     changed = {(c["kind"], c["id"]): c for c in report["entries"]["changed"]}
     assert changed[("purpose", "support")]["changes"] == [{"field": "retention", "old": "P3Y", "new": "P5Y"}]
-    assert changed[("flow", "crm-to-us-host")]["fields"] == ["transfer"]
+    assert changed[("flow", "crm-to-us-host")]["fields"] == [
+        "transfer.mechanism", "transfer.scc.module", "transfer.scc.version"]
     [transfer] = report["transfers"]["changed"]
     assert transfer["mechanism"] == "scc" and "mechanism" in transfer["fields"]
     resolved = {(f["rule"], f["subject"]["id"]) for f in report["findings"]["resolved"]}
     assert ("TRF-001", "crm-to-us-host") in resolved
     text = run("HEAD~1", "HEAD", "--path", "inventory").output
-    assert "~ purpose support: retention (P3Y → P5Y)" in text
+    assert "  ~ purpose support:\n      retention: P3Y → P5Y\n" in text
+    assert "      transfer.mechanism: none → scc\n" in text
 
 
 def test_a_revision_against_the_working_tree_takes_the_path_from_the_other_side(repo: Path) -> None:
@@ -155,3 +157,36 @@ def test_invalid_side_exits_2_and_names_it(repo: Path) -> None:
     result = run("HEAD~1", "HEAD~1")
     assert result.exit_code == 2 and "OLD HEAD~1" in result.output and "README.yaml:" in result.output
     assert "name the inventory folder with --path" in result.output
+
+
+def test_a_changed_tia_is_a_field_level_change_and_a_changed_transfer(repo: Path) -> None:
+    """Issue 14: a TIA date change showed as two identical-looking truncated JSON blobs, and
+    "Restricted transfers: 0 changed"."""
+    flows = repo / "inventory" / "flows.yaml"
+    signed = ("    transfer: {mechanism: scc, scc: {module: c2p, version: 2021, signed: 2022-01-05},\n"
+              "               tia: {date: 2023-01-10, outcome: acceptable}}\n")
+    flows.write_text(flows.read_text().replace(
+        "    to: us-host\n    elements: [email]\n    purposes: [support]\n",
+        "    to: us-host\n    elements: [email]\n    purposes: [support]\n" + signed))
+    git(repo, "commit", "-q", "-am", "SCCs and a TIA")
+    flows.write_text(flows.read_text().replace("tia: {date: 2023-01-10, outcome: acceptable}",
+                                               "tia: {date: 2025-02-01, outcome: acceptable},\n"
+                                               "               measures: [encryption-in-transit]"))
+    git(repo, "commit", "-q", "-am", "TIA renewed")
+    report = json.loads(run("HEAD~1", "HEAD", "--path", "inventory", "--format", "json").output)
+    [flow] = report["entries"]["changed"]
+    assert flow["changes"] == [
+        {"field": "transfer.measures", "old": [], "new": ["encryption-in-transit"]},
+        {"field": "transfer.tia.date", "old": "2023-01-10", "new": "2025-02-01"},
+    ]
+    assert report["summary"]["transfers"]["changed"] == 1
+    [transfer] = report["transfers"]["changed"]
+    assert transfer["fields"] == ["tia.date", "measures"]
+    text = run("HEAD~1", "HEAD", "--path", "inventory").output
+    assert "      transfer.tia.date: 2023-01-10 → 2025-02-01\n" in text
+    assert "Restricted transfers: 0 added, 0 removed, 1 changed" in text
+    assert "      tia.date: 2023-01-10 → 2025-02-01\n" in text
+    markdown = run("HEAD~1", "HEAD", "--path", "inventory", "--format", "markdown").output
+    assert "`transfer.tia.date`: 2023-01-10 → 2025-02-01" in markdown
+    assert "`transfer.measures`: \\[\\] → \\[encryption-in-transit\\]" in markdown
+    assert "✏️ changed: `tia.date`: 2023-01-10 → 2025-02-01" in markdown
