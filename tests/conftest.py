@@ -18,7 +18,8 @@ def require_program(path_or_name: str, why: str) -> None:
     where .ci/run installs it, so that those tests can never silently not run there."""
     found = Path(path_or_name).exists() if "/" in path_or_name else shutil.which(path_or_name)
     if not found:
-        message = f"{path_or_name} is not installed ({why}); on Debian: apt-get install graphviz chromium"
+        # the program's name only: a skip message names nothing outside the repository
+        message = f"{Path(path_or_name).name} is not installed ({why}); on Debian: apt-get install graphviz chromium"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)

@@ -5,6 +5,7 @@ before the findings; a duplicate id reported once; and the small words (item 9).
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 from pathlib import Path
 
@@ -160,3 +161,22 @@ def test_a_bad_date_says_the_expected_format(inv: Path) -> None:
     result = run("validate", str(inv))
     assert result.exit_code == 2
     assert "expected YYYY-MM-DD" in result.output and "Input should be" not in result.output
+
+
+def test_readme_starts_newcomers_in_a_venv_and_diffs_a_real_inventory() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    two_commands = readme.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    assert "python3 -m venv .venv && . .venv/bin/activate" in two_commands
+    assert two_commands.index("python3 -m venv") < two_commands.index("pip install -e")
+    paths = re.findall(r"flowaudit diff \S+ \S+ --path (\S+)", readme)
+    assert paths and all((root / p).is_dir() for p in paths), paths
+
+
+def test_no_skip_message_names_a_path_outside_the_repository() -> None:
+    """A skip reason is printed in every test summary; it names programs and files by name."""
+    tests = Path(__file__).resolve().parent
+    for source in sorted(tests.glob("*.py")):
+        text = source.read_text(encoding="utf-8")
+        for reason in re.findall(r"(?:skip\(|reason=)\s*(f?\"[^\"]*\"|f?'[^']*')", text):
+            assert not re.search(r"\{(SPEC|path\w*|ROOT)\}|/(usr|work|tmp|home|root)/", reason), (source.name, reason)
