@@ -172,10 +172,12 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str,
     from rich.console import Console
 
     from flowaudit.api import audit as run
+    from flowaudit.interrupt import stoppable
     from flowaudit.reports import write_report
 
     console = Console(stderr=True)
-    with console.status("loading and auditing the inventory…") as status:
+    stopped = f"report: nothing was changed in {out_dir} (any previous report there is whole)"
+    with stoppable(stopped), console.status("loading and auditing the inventory…") as status:
         result = run(path, as_of, config=load_config(path), regimes=_split(regimes))
 
         def progress(message: str) -> None:
