@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from flowaudit.inventory import FlowauditError, load_inventory
 
 from flowaudit.cli import main
-from flowaudit.inventory import FlowauditError, load_inventory
 from flowaudit.register import PAUSE_ENV, register_entry
 
 FIXTURE = Path(__file__).parent / "fixtures" / "register" / "inventory"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from flowaudit.inventory import load_inventory
 
 from flowaudit.cli import main
-from flowaudit.inventory import load_inventory
 
 FIXTURE = Path(__file__).parent / "fixtures" / "register" / "inventory"
 AS_OF = "2025-06-01"

@@ -12,13 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
-
-from flowaudit.api import audit
+from conftest import EXAMPLE
 from flowaudit.inventory import FlowauditError
 from flowaudit.reports import bundle
 from flowaudit.reports.bundle import FILES, write_report
 
-from conftest import EXAMPLE
+from flowaudit.api import audit
 
 AS_OF = "2025-06-01"
 
