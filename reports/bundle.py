@@ -101,6 +101,7 @@ def write_report(result: AuditResult, out_dir: Path, progress: Progress | None =
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise FlowauditError(f"{out_dir} exists and is not a folder")
+    created = not out_dir.exists()
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         _remove_dead_runs_folders(out_dir)
@@ -112,12 +113,18 @@ def write_report(result: AuditResult, out_dir: Path, progress: Progress | None =
         for name, write in WRITERS.items():
             run.say(f"writing {name}…")
             write(run, staging / name)
-        return swap_in(staging, out_dir, FILES)
-    except OSError as exc:
-        raise FlowauditError(f"cannot write the report to {out_dir}: {exc.strerror or exc}; "
-                             "the previous files there are unchanged") from exc
-    finally:
+        written = swap_in(staging, out_dir, FILES)
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if created:  # a folder this run made for nothing goes too
+            with contextlib.suppress(OSError):
+                out_dir.rmdir()
+        if isinstance(exc, OSError):
+            raise FlowauditError(f"cannot write the report to {out_dir}: {exc.strerror or exc}; "
+                                 "the previous files there are unchanged") from exc
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    return written
 
 
 def swap_in(staging: Path, out_dir: Path, names: tuple[str, ...]) -> list[Path]:
