@@ -37,6 +37,6 @@ def demo(session: nox.Session) -> None:
 
 @nox.session(python="3.11")
 def bench(session: nox.Session) -> None:
-    """The benchmark of SPEC §7 (10k, 30k, 100k flows; add --fides for the Fides comparison)."""
+    """The benchmark of SPEC §7 (100k flows and the shapes that hurt; --million, --fides)."""
     session.install("-e", ".")
     session.run("python", "benchmarks/bench.py", *session.posargs)
