@@ -155,6 +155,8 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
             kind, ident = _subject_of(item)
             errors.append(_error(r, kind, ident, exc))
             continue
+        if not hits:
+            continue
         legal = _legal(r, context, item)
         for h in hits:
             level = severity

@@ -16,7 +16,8 @@ import datetime as dt
 from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, reduce
+from operator import and_, or_
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .models import (
@@ -161,6 +162,7 @@ class InventoryView:
         self._elements_cache: dict[tuple[str, ...], tuple[Element, ...]] = {}
         self._adequacy_cache: dict[tuple[str, str, str, frozenset[Category]], Adequacy] = {}
         self._chain_cache: dict[str, dict[str, tuple[str | None, int, tuple[str, ...]]]] = {}
+        self._decisions: dict[tuple[str, str], list[Any]] = {}  # adequacy decisions in force, per regime and country
         self._areas = {r: jurisdictions.area(r, as_of) for r in jurisdictions.regime_ids}
         self._regime_bit = {r: 1 << i for i, r in enumerate(self._areas)}
         # the personal data a flow carries: anonymised elements are not personal data (Recital 26)
@@ -318,13 +320,13 @@ class InventoryView:
                         out[regime] = personal
             return out
         bits = [anchor | held.get(e, 0) for e in personal]
+        every, some = reduce(and_, bits), reduce(or_, bits)
         for regime, bit in self._regime_bit.items():
-            if all(b & bit for b in bits):
+            if every & bit:
                 out[regime] = personal
-            else:
+            elif some & bit:
                 ids = tuple(e for e, b in zip(personal, bits, strict=True) if b & bit)
-                if ids:
-                    out[regime] = self._ids_cache.setdefault(ids, ids)
+                out[regime] = self._ids_cache.setdefault(ids, ids)
         return out
 
     def carried(self, flow: Flow, regime: str) -> tuple[str, ...]:
@@ -462,7 +464,9 @@ class InventoryView:
 
     def _decide_adequacy(self, regime: str, country: str, importer: Organisation,
                          categories: frozenset[Category]) -> Adequacy:
-        decisions = self.law.adequacy(regime, country, self.as_of)
+        decisions = self._decisions.get((regime, country))
+        if decisions is None:
+            decisions = self._decisions[regime, country] = self.law.adequacy(regime, country, self.as_of)
         reasons = []
         for decision in decisions:
             why_not = decision.covers(importer, categories)
@@ -636,7 +640,7 @@ class InventoryView:
             node = flow.to
             if node in chains or self.is_subject(node):
                 continue
-            start = (self.is_subject(flow.from_) and regime in self._regime_elements(flow)) or (
+            start = (self.is_subject(flow.from_) and self._carries(flow, regime)) or (
                 any(c in area for c in self.countries(node)) and self._holds(node, regime))
             if start:
                 chains[node] = (None, 0, (node,))
@@ -651,12 +655,23 @@ class InventoryView:
             _, depth, head = chains[node]
             for flow in self._outgoing.get(node, ()):
                 to = flow.to
-                if to in chains or regime not in self._regime_elements(flow):
+                if to in chains or not self._carries(flow, regime):
                     continue
                 chains[to] = (node, depth + 1, head if len(head) >= PATH_LIMIT else (*head, to))
                 queue.append(to)
         cache[regime] = chains
         return chains
+
+    def _carries(self, flow: Flow, regime: str) -> bool:
+        """The flow carries some personal data under `regime`."""
+        personal = self._flow_personal[flow.id]
+        if not personal:
+            return False
+        bit = self._regime_bit[regime]
+        if self._anchor.get(flow.from_, 0) & bit:
+            return True
+        held = self._held.get(flow.from_)
+        return bool(held) and any(held.get(e, 0) & bit for e in personal)
 
     def _holds(self, node: str, regime: str) -> bool:
         """Some data under `regime` is at `node` (anchored there, or reached along a flow)."""
