@@ -6,8 +6,9 @@
   onward transfer (every other one without a mechanism), so onward paths, TRF-007's details
   and `lineage` all meet a chain as long as the inventory.
 - `elements`: `flows` personal-data elements, each collected once (in groups of 20 per
-  collection flow, into systems of the controller in the EEA) and sent on to a US processor:
-  memory that grows with the square of the element count shows here.
+  collection flow, into systems of the controller in the EEA, for a purpose that needs them)
+  and sent on to a US processor: memory that grows with the square of the element count
+  shows here.
 - `ring`: systems in a cycle (EEA, US, IN, EEA, ...) passing the same data round and round,
   plus a processor returning results to the system they came from and two systems
   synchronising: every graph computation must terminate and stay linear on cycles.
@@ -103,6 +104,10 @@ def many_elements(out_dir: Path, count: int) -> dict[str, int]:
     _processor(lines, "us-host", "US Host Inc", "US")
     lines += _customers(ids)
     systems = (count + 19) // 20
+    for s in range(systems):  # each store's purpose needs its elements (no finding per element)
+        group = ", ".join(ids[s * 20:(s + 1) * 20])
+        lines.append(f"- {{id: service-{s:05d}, name: Service {s}, legal_basis: contract, retention: P3Y, "
+                     f"subjects: [customers-eea], elements: [{group}]}}")
     lines.append("systems:")
     for s in range(systems):
         lines.append(f"- {{id: store-{s:05d}, name: Store {s}, operator: norda-group, locations: [DE]}}")
@@ -112,9 +117,9 @@ def many_elements(out_dir: Path, count: int) -> dict[str, int]:
     for s in range(systems):
         group = ", ".join(ids[s * 20:(s + 1) * 20])
         lines.append(f"- {{id: collect-{s:05d}, from: customers-eea, to: store-{s:05d}, elements: [{group}], "
-                     "purposes: [customer-service]}")
+                     f"purposes: [service-{s:05d}]}}")
         lines.append(f"- {{id: archive-{s:05d}, from: store-{s:05d}, to: us-archive, elements: [{group}], "
-                     "purposes: [customer-service], transfer: {mechanism: scc, scc: {module: c2p, version: 2021, "
+                     f"purposes: [service-{s:05d}], transfer: {{mechanism: scc, scc: {{module: c2p, version: 2021, "
                      "signed: 2024-01-15}}}")
         n += 2
     categories = ("contact", "identity", "behavioural", "device", "content")
