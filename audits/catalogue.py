@@ -14,7 +14,7 @@ from flowaudit.inventory.errors import FlowauditError
 
 from .engine import Rule
 from .rulebook import Rulebook, default_rulebook
-from .rules import governance, minimisation, purposes, third_parties, transfers
+from .rules import governance, minimisation, observed, purposes, third_parties, transfers
 
 CORE_MODULES: tuple[ModuleType, ...] = (purposes, minimisation, transfers, third_parties, governance)
 CORE_FAMILIES = {
@@ -63,13 +63,16 @@ def build_catalogue(rulebook: Rulebook) -> tuple[tuple[Rule, ...], dict[str, str
 
 
 CATALOGUE, FAMILIES = build_catalogue(default_rulebook())
-BY_ID = {r.id: r for r in CATALOGUE}
+# SPEC §10: rules whose evidence is observed traffic; `flowaudit observe` computes them, `audit` does not.
+OBSERVED: tuple[Rule, ...] = tuple(sorted(observed.RULES, key=lambda r: r.id))
+FAMILIES = {**FAMILIES, "OBS": "Observed traffic"}
+BY_ID = {r.id: r for r in (*CATALOGUE, *OBSERVED)}
 
 
 def select(rules: tuple[Rule, ...], only: tuple[str, ...] = (), skip: tuple[str, ...] = (),
            families: dict[str, str] | None = None) -> tuple[Rule, ...]:
     """Rules by id or family prefix (`TRF`, `TRF-001`); unknown ids are an error."""
-    known = {r.id for r in rules}
+    known = {r.id for r in rules} | {r.id for r in OBSERVED}  # OBS ids may be skipped in any configuration
     family_names = {r.family for r in rules} | set(families if families is not None else FAMILIES)
 
     def matches(r: Rule, pattern: str) -> bool:

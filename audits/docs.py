@@ -14,7 +14,7 @@ import inspect
 import sys
 from collections import defaultdict
 
-from .catalogue import CATALOGUE, FAMILIES
+from .catalogue import CATALOGUE, FAMILIES, OBSERVED
 from .engine import Rule
 
 REGENERATE = "python -m flowaudit.audits.docs > docs/rules.md"
@@ -50,6 +50,25 @@ def _render_rule(rule: Rule) -> list[str]:
     return out
 
 
+def _render_observed() -> list[str]:
+    """SPEC §10's rules: their evidence is traffic, so `flowaudit observe` computes them, not `audit`."""
+    lines = [f"## {FAMILIES['OBS']} (OBS)", "",
+             ("These rules compare the inventory with connection logs (egress proxy, DNS, service mesh or "
+              "flow logs). `flowaudit audit` does not run them: `flowaudit observe PATH LOGS…` does, and "
+              "`flowaudit report PATH -o DIR --logs LOGS…` adds their findings to the report. Severity, "
+              "`skip` and waivers work as for the other rules. See [observe.md](observe.md) for the log "
+              "format and the engines."),
+             "", "| Rule | Title | Severity | Subject |", "|---|---|---|---|"]
+    for rule in OBSERVED:
+        lines.append(f"| [{rule.id}](#{_anchor(rule)}) | {_cell(rule.title)} | {rule.severity.value} "
+                     f"| {rule.subject} |")
+    lines.append("")
+    for rule in OBSERVED:
+        lines.extend([f'<a id="{_anchor(rule)}"></a>', ""])
+        lines.extend(_render_rule(rule))
+    return lines
+
+
 def render_rules_markdown() -> str:
     """docs/rules.md: a summary table, then every rule by family (in `FAMILIES` order)."""
     by_family: dict[str, list[Rule]] = defaultdict(list)
@@ -65,7 +84,9 @@ def render_rules_markdown() -> str:
          "subject (the inventory entry it is about), the legal references and a remediation. The "
          "severity below is the default; `[tool.flowaudit.severity]` in a pyproject.toml (or a "
          "flowaudit.toml) beside the inventory changes it, and a waiver in the inventory marks a finding "
-         "as accepted until it expires."),
+         "as accepted until it expires. The "
+         f"{len(OBSERVED)} [observed-traffic rules](#observed-traffic-obs) at the end compare the inventory "
+         "with connection logs and run only in `flowaudit observe`."),
         "",
         "| Rule | Title | Severity | Subject |",
         "|---|---|---|---|",
@@ -80,6 +101,7 @@ def render_rules_markdown() -> str:
         for rule in by_family[family]:
             lines.extend([f'<a id="{_anchor(rule)}"></a>', ""])
             lines.extend(_render_rule(rule))
+    lines.extend(_render_observed())
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -140,6 +140,54 @@ CountryOrRegion = Annotated[str, BeforeValidator(_norway), AfterValidator(_count
 Period = Annotated[str, AfterValidator(_period), _JsonSchema(_period_schema)]
 
 
+# SPEC §10: where a system or organisation answers, for observed traffic. One place knows the
+# syntax: flowaudit.observe maps log hosts through `endpoint_kind`.
+_LABEL = r"(?!-)[a-z0-9_-]{1,63}(?<!-)"
+_HOST = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+ENDPOINT_PATTERN = r"^(\*\.)?[A-Za-z0-9_.-]+\.?$|^[0-9A-Fa-f:.]+(/\d{1,3})?$"
+
+
+def endpoint_kind(value: str) -> tuple[str, str]:
+    """('host', name), ('wildcard', suffix without '*.') or ('cidr', network) for a valid endpoint."""
+    if value.startswith("*."):
+        return "wildcard", value[2:]
+    if "/" in value or ":" in value or re.fullmatch(r"[0-9.]+", value):
+        return "cidr", value
+    return "host", value
+
+
+def _endpoint(value: str) -> str:
+    import ipaddress
+
+    text = value.strip().lower().rstrip(".")
+    if "://" in text or text.startswith("/"):
+        raise ValueError(f"{value!r} is a URL; write the host name only, e.g. {text.split('://')[-1].split('/')[0]!r}")
+    if "/" in text or ":" in text or re.fullmatch(r"[0-9.]+", text):
+        try:
+            network = ipaddress.ip_network(text, strict=True)
+        except ValueError as exc:
+            hint = ""
+            if "has host bits set" in str(exc):
+                hint = f" (did you mean {str(ipaddress.ip_network(text, strict=False))!r}?)"
+            elif re.fullmatch(r"[a-z0-9.-]+:\d+", text):
+                hint = " (ports are not part of an endpoint; write the host only)"
+            raise ValueError(f"{value!r} is not a valid IP address or CIDR range{hint}") from None
+        # a single address is kept as written (normalised); a range as its canonical network
+        return str(network.network_address) if "/" not in text else str(network)
+    host = text[2:] if text.startswith("*.") else text
+    if "*" in host:
+        raise ValueError(f"{value!r}: a wildcard may only be the whole leftmost label, as in '*.example.com'")
+    if len(host) > 253 or not _HOST.match(host):
+        raise ValueError(f"{value!r} is not a host name, a wildcard such as '*.example.com' or a CIDR range "
+                         "such as '10.0.0.0/8'")
+    return text
+
+
+Endpoint = Annotated[str, AfterValidator(_endpoint),
+                     _JsonSchema(lambda: {"pattern": ENDPOINT_PATTERN,
+                                          "examples": ["api.example.com", "*.mixpanel.com", "10.20.0.0/16"]})]
+
+
 class Relation(StrEnum):
     SELF = "self"
     AFFILIATE = "affiliate"
@@ -321,6 +369,7 @@ class Organisation(Entry):
     contract: Signed | None = None  # with a third party: CCPA 1798.100(d)
     revenue_usd: Annotated[int, Field(ge=0)] | None = None  # annual gross revenue, for the CCPA's threshold
     ccpa_business: bool = False  # declared a CCPA business, whatever its revenue and consumers (1798.140(d))
+    endpoints: list[Endpoint] = []  # SPEC §10
 
     @property
     def role(self) -> Role:
@@ -398,6 +447,7 @@ class System(Entry):
     locations: list[Country] = []
     elements: list[Id] = []
     security: list[str] = []
+    endpoints: list[Endpoint] = []  # SPEC §10
 
 
 class Scc(_Sub):
