@@ -140,6 +140,18 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
     return AuditResult(inventory, view, as_of, findings, config, chosen, errors, unused)
 
 
+def add_findings(result: AuditResult, extra: Iterable[Finding], rules: tuple[Rule, ...] = ()) -> AuditResult:
+    """Findings computed outside the rule engine (observed traffic, SPEC §10) joined to an
+    audit's: sorted with the others, and waived by the inventory's waivers the same way."""
+    import dataclasses
+
+    findings = sorted([*result.findings, *extra], key=lambda f: f.sort_key)
+    unused = _apply_waivers(findings, result.inventory, result.as_of)
+    known = {r.id for r in result.rules}
+    return dataclasses.replace(result, findings=findings, unused_waivers=unused,
+                               rules=result.rules + tuple(r for r in rules if r.id not in known))
+
+
 def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Finding]:
     severity = context.config.severity.get(r.id, r.severity)
     try:

@@ -250,6 +250,7 @@ def synth(out_dir: Path, flows: int, seed: int, shape: str) -> None:
 def _register_commands() -> None:
     """`register` and `diff` live in their own modules."""
     from flowaudit.diff import diff
+    from flowaudit.observe_cmd import observe
     from flowaudit.register import register
 
     main.add_command(register)
@@ -258,6 +259,7 @@ def _register_commands() -> None:
 
     for command in assessments:
         main.add_command(command)
+    main.add_command(observe)
 
 
 _register_commands()
