@@ -161,13 +161,19 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
+from flowaudit.observe_cmd import logs_options  # noqa: E402 - needs DATE above
+
+
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--as-of", type=DATE, help="Audit the law as it stood on DATE (default today).")
 @click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
+@click.option("--logs", multiple=True, help="Observed traffic (file, folder or glob; repeat): adds OBS findings, as `observe`.")
+@logs_options
 @_guard
-def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str, ...]) -> None:
+def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str, ...], logs: tuple[str, ...],
+           **observe_options) -> None:
     """Write ropa.xlsx, report.html, findings.json and dataflow.svg for the inventory at PATH."""
     from rich.console import Console
 
@@ -179,6 +185,11 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str,
     stopped = f"report: nothing was changed in {out_dir} (any previous report there is whole)"
     with stoppable(stopped), console.status("loading and auditing the inventory…") as status:
         result = run(path, as_of, config=load_config(path), regimes=_split(regimes))
+        if logs:
+            from flowaudit.observe_cmd import with_observed
+
+            status.update("reading the logs…")
+            result = with_observed(result, list(logs), **observe_options)
 
         def progress(message: str) -> None:
             if message.startswith("warning:"):

@@ -43,9 +43,24 @@ def observed_result(inventory: Any, findings: list, config: Any, as_of: dt.date 
     return result
 
 
+def with_observed(result: AuditResult, logs: list[str], *, since: dt.date | None, until: dt.date | None,
+                  engine: str, mapping: tuple[str, ...], spark_master: str | None, memory_limit: str | None,
+                  threads: int | None, temp_directory: Path | None) -> AuditResult:
+    """`report --logs`: the audit's findings and the observed ones, in one result."""
+    from flowaudit.audits.catalogue import OBSERVED
+    from flowaudit.audits.engine import add_findings
+    from flowaudit.observe import observe as run
+    from flowaudit.observe import parse_mapping
+
+    outcome = run(result.inventory, logs, since=since, until=until, engine=engine,
+                  mapping=parse_mapping(list(mapping)), config=result.config,
+                  engine_options=engine_options(engine, memory_limit, threads, spark_master, temp_directory))
+    return add_findings(result, outcome.findings, OBSERVED)
+
+
 def logs_options(func):  # type: ignore[no-untyped-def]
     """Options shared by `observe` and `report --logs`."""
-    from flowaudit.cli import DATE
+    from flowaudit.cli import DATE  # cli imports this module after defining DATE
 
     for option in reversed([
         click.option("--since", type=DATE, help="Only traffic on or after DATE (UTC)."),
