@@ -248,14 +248,31 @@ def graph(path: Path, element: str | None, fmt: str, output: Path | None, as_of:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--shape", type=click.Choice(["realistic", "chain", "elements", "ring"]), default="realistic",
               show_default=True, help="A shape that hurts: one onward chain of N flows, N elements, a ring of N flows.")
+@click.option("--logs", "log_rows", type=click.IntRange(min=1), help="Also write N rows of traffic logs with planted "
+              "drift into DIR/logs (for `observe`), and DIR/logs/planted.json.")
+@click.option("--logs-format", type=click.Choice(["parquet", "csv", "jsonl"]), multiple=True,
+              help="Log format(s) [default: parquet]; each into DIR/logs/<format>/.")
 @_guard
-def synth(out_dir: Path, flows: int, seed: int, shape: str) -> None:
+def synth(out_dir: Path, flows: int, seed: int, shape: str, log_rows: int | None, logs_format: tuple[str, ...]) -> None:
     """Write a deterministic synthetic inventory of realistic shape (for benchmarks)."""
     from flowaudit.synth import synthesize
     from flowaudit.synth.shapes import BUILDERS
 
     counts = synthesize(out_dir, flows, seed) if shape == "realistic" else BUILDERS[shape](out_dir, flows)
     click.echo(f"{out_dir}: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+    if log_rows:
+        from flowaudit.synth.logs import write_logs
+
+        try:
+            manifest = write_logs(out_dir, out_dir / "logs", log_rows, seed, logs_format or ("parquet",))
+        except ValueError as exc:
+            raise FlowauditError(str(exc)) from exc
+        planted = manifest["expected"]
+        click.echo(f"{out_dir / 'logs'}: {log_rows} rows ({', '.join(manifest['files'])}); planted: "
+                   f"{sum(len(v) for v in planted['OBS-001'].values())} undeclared flows, "
+                   f"{len(planted['OBS-002'])} systems calling unknown hosts ({manifest['tail_hosts']} in the long tail), "
+                   f"{len(planted['OBS-003'])} silent flows, {len(planted['OBS-004'])} wrong countries "
+                   "(planted.json)")
 
 
 def _register_commands() -> None:

@@ -9,12 +9,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from flowaudit.audits import AuditResult
+from flowaudit.audits.findings import SEVERITIES
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
-
-from flowaudit.audits import AuditResult
-from flowaudit.audits.findings import SEVERITIES
 
 from .machine import render_sarif, result_dict
 from .text import STYLE

@@ -40,6 +40,7 @@ def network_bits(text: str) -> tuple[str, int, str]:
 
 def build_tables(inventory: Inventory) -> EndpointTables:
     owners: dict[tuple[str, object], list[tuple[int, str]]] = {}
+    texts: dict[tuple[str, object], str] = {}
     entries = [(0, s.id, s.endpoints) for s in inventory.systems.values()]
     entries += [(1, o.id, o.endpoints) for o in inventory.organisations.values()]
     for rank, node, endpoints in entries:
@@ -47,12 +48,13 @@ def build_tables(inventory: Inventory) -> EndpointTables:
             kind, value = endpoint_kind(text)
             key: object = network_bits(value) if kind == "cidr" else value
             owners.setdefault((kind, key), []).append((rank, node))
+            texts.setdefault((kind, key), text)
     hosts, suffixes, networks, conflicts = [], [], [], []
     for (kind, key), nodes in sorted(owners.items(), key=lambda item: (item[0][0], str(item[0][1]))):
         nodes.sort()
         node = nodes[0][1]
         if len({n for _, n in nodes}) > 1:
-            conflicts.append(f"{key if kind != 'cidr' else key}: {', '.join(sorted({n for _, n in nodes}))} "
+            conflicts.append(f"{texts[(kind, key)]}: {', '.join(sorted({n for _, n in nodes}))} "
                              f"(mapped to {node})")
         if kind == "host":
             hosts.append((str(key), node))

@@ -15,8 +15,18 @@ import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from .aggregates import (TOP_HOSTS, TOP_UNKNOWN, Aggregates, Country, Pair, Problem, Unknown, UnknownHost, Usage,
-                         split_elements)
+from .aggregates import (
+    TOP_HOSTS,
+    TOP_UNKNOWN,
+    Aggregates,
+    Country,
+    Pair,
+    Problem,
+    Unknown,
+    UnknownHost,
+    Usage,
+    split_elements,
+)
 from .endpoints import EndpointTables
 from .sources import OPTIONAL, REQUIRED, LogError, LogFiles
 
@@ -176,7 +186,7 @@ class _Run:
         t = _time_expr(col["time"], dtype["time"])
         nbytes = _number_expr(col["bytes"], dtype["bytes"]) if has["bytes"] else "NULL::BIGINT"
         count = _number_expr(col["count"], dtype["count"]) if has["count"] else "NULL::BIGINT"
-        problem = [f"WHEN {col['time']} IS NULL THEN 'missing time'", f"WHEN t IS NULL THEN 'bad timestamp'"]
+        problem = [f"WHEN {col['time']} IS NULL THEN 'missing time'", "WHEN t IS NULL THEN 'bad timestamp'"]
         if has["bytes"]:
             problem.append(f"WHEN {col['bytes']} IS NOT NULL AND nbytes IS NULL THEN 'bad bytes'")
         if has["count"]:
@@ -262,11 +272,11 @@ class _Run:
             columns=["family", "plen", "bits", "node"]).astype({"plen": "int64"}))
         con.register("ep_lengths", pd.DataFrame(self.tables.prefix_lengths or None, columns=["family", "plen"])
                      .astype({"plen": "int64"}))
-        con.execute(f"""
+        con.execute("""
             CREATE TEMP TABLE ips AS
             WITH v4 AS (
                 SELECT raw, string_split(host, '.') AS o FROM hosts
-                WHERE regexp_full_match(host, '[0-9]{{1,3}}(\\.[0-9]{{1,3}}){{3}}')),
+                WHERE regexp_full_match(host, '[0-9]{1,3}(\\.[0-9]{1,3}){3}')),
             v4b AS (
                 SELECT raw, 'v4' AS family,
                        lpad(bin(CAST(o[1] AS BIGINT) * 16777216 + CAST(o[2] AS BIGINT) * 65536

@@ -10,8 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from .aggregates import (TOP_HOSTS, TOP_UNKNOWN, Aggregates, Country, Pair, Problem, Unknown, UnknownHost, Usage,
-                         split_elements)
+from .aggregates import (
+    TOP_HOSTS,
+    TOP_UNKNOWN,
+    Aggregates,
+    Country,
+    Pair,
+    Problem,
+    Unknown,
+    UnknownHost,
+    Usage,
+    split_elements,
+)
 from .endpoints import EndpointTables
 from .sources import OPTIONAL, REQUIRED, LogError, LogFiles
 
@@ -57,7 +67,7 @@ class SparkEngine:
             session = builder.getOrCreate()
             session.sparkContext.setLogLevel("ERROR")
             return session
-        except Exception as exc:  # noqa: BLE001 - Java missing, master unreachable: a message, not a traceback
+        except Exception as exc:
             raise LogError(f"cannot start Spark: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}") from exc
 
     def aggregate(self, logs: LogFiles, mapping: dict[str, str], tables: EndpointTables,
@@ -75,7 +85,7 @@ class SparkEngine:
             return _SparkRun(spark, logs, mapping, tables, since_us, until_us).run()
         except LogError:
             raise
-        except Exception as exc:  # noqa: BLE001 - Spark's errors (AnalysisException, Py4JJavaError) as a message
+        except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise LogError(f"cannot read the logs with Spark: {first}") from exc
 

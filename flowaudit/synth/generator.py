@@ -46,6 +46,7 @@ from flowaudit.synth.vocabulary import (
     WAIVER_REASONS,
     PurposeTemplate,
 )
+from flowaudit.synth.logs import organisation_endpoints, system_endpoints
 from flowaudit.synth.yamltext import _cc, _list, _q
 
 __all__ = ["synthesize"]
@@ -876,7 +877,8 @@ class _Synth:
         cats = {self.elements[e].category for e in y.elements}
         lines = [f"- id: {y.id}", f"  name: {_q(y.name)}", f"  operator: {self.orgs[y.operator].id}",
                  "  locations: " + _list([_cc(c) for c in y.locations]),
-                 "  elements: " + _list([self.elements[e].id for e in sorted(y.elements)])]
+                 "  elements: " + _list([self.elements[e].id for e in sorted(y.elements)]),
+                 "  endpoints: " + _list([_q(e) for e in system_endpoints(self._system_seq[y.id], y.id)])]  # SPEC §10
         if rng.random() < 0.015:
             self._fault("GOV-002", y.id)
         else:
@@ -936,6 +938,8 @@ class _Synth:
                      f"  relation: {o.relation}"] + o.lines
             if o.subprocessors:
                 lines.append("  subprocessors: " + _list([self.orgs[s].id for s in o.subprocessors]))
+            if o.relation != "self":
+                lines.append("  endpoints: " + _list([_q(e) for e in organisation_endpoints(o.id)]))
             orgs.append("\n".join(lines))
         files["organisations.yaml"] = header + "organisations:\n" + "\n".join(orgs) + "\n"
 
@@ -971,6 +975,7 @@ class _Synth:
             purs.append("\n".join(lines))
         files["purposes.yaml"] = header + "purposes:\n" + "\n".join(purs) + "\n"
 
+        self._system_seq = {y.id: i for i, y in enumerate(self.systems)}
         for team in range(self.n_teams):
             parts = [header, f"# Team {team + 1:03d}: its systems and the flows of its processing activities.\n"]
             systems = [self.system_text(self.systems[s]) for s in self.team_systems[team]]
