@@ -25,7 +25,8 @@ from pathlib import Path
 
 
 def measure(args: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB of the process and the children it waited for, exit code)."""
+    """(wall seconds, peak RSS in MB of the process and the children it waited for, exit code);
+    the CPU seconds (user + system) go to CPU[-1], steadier than wall time on a shared machine."""
     start = time.perf_counter()
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -35,7 +36,11 @@ def measure(args: list[str]) -> tuple[float, float, int]:
     if code not in (0, 1):
         sys.stderr.write(stderr)
         raise SystemExit(f"{' '.join(args)} failed with exit {code}")
+    CPU.append(usage.ru_utime + usage.ru_stime)
     return wall, usage.ru_maxrss / 1024, code
+
+
+CPU: list[float] = []
 
 
 def human(n: int) -> str:
@@ -53,6 +58,9 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="2GB")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/flowaudit-observe-bench"))
     parser.add_argument("--keep", action="store_true", help="keep the generated logs")
+    parser.add_argument("--replicate", type=int, default=1, metavar="K",
+                        help="also measure K times the largest row count, its files hard-linked K times (the same "
+                             "rows repeated: a scan K times as long, the same distinct hosts; no new disk space)")
     parser.add_argument("-o", "--output", type=Path, help="also write the Markdown table here")
     args = parser.parse_args()
 
@@ -60,8 +68,8 @@ def main() -> None:
     lines = [f"`observe` benchmark: {platform.python_version()}, {os.cpu_count()} cores, "
              f"load average {os.getloadavg()[0]:.1f} at start; inventory of {args.flows:,} flows; "
              f"DuckDB --threads {args.threads} --memory-limit {args.memory_limit}", "",
-             "| rows | format | size on disk | engine | time | peak memory | findings | rows/s |",
-             "|---:|---|---:|---|---:|---:|---:|---:|"]
+             "| rows | format | size on disk | engine | time | CPU (user+sys) | peak memory | findings | rows/s |",
+             "|---:|---|---:|---|---:|---:|---:|---:|---:|"]
     print("\n".join(lines), flush=True)
     for rows in args.rows:
         root = args.dir / f"rows-{rows}"
@@ -87,10 +95,33 @@ def main() -> None:
                                      "--format", "json", "-o", str(out), *options])
             findings = len(json.loads(out.read_text(encoding="utf-8"))["findings"])
             memory = f"{peak / 1024:.2f} GB" if engine == "duckdb" else "(JVM: not measured)"
-            line = (f"| {human(rows)} | {fmt} | {size:.2f} GB | {engine} | {wall:.1f} s | {memory} | {findings} "
+            cpu = f"{CPU[-1]:.1f} s" if engine == "duckdb" else "(JVM)"
+            line = (f"| {human(rows)} | {fmt} | {size:.2f} GB | {engine} | {wall:.1f} s | {cpu} | {memory} | {findings} "
                     f"| {rows / wall / 1e6:.1f}M |")
             lines.append(line)
             print(line, flush=True)
+        if args.replicate > 1 and rows == max(args.rows):
+            big = args.dir / f"rows-{rows}x{args.replicate}"
+            shutil.rmtree(big, ignore_errors=True)
+            for fmt in args.formats:
+                (big / fmt).mkdir(parents=True)
+                for k in range(args.replicate):
+                    for f in sorted((root / "logs" / fmt).iterdir()):
+                        os.link(f, big / fmt / f"r{k:02d}-{f.name}")
+            for fmt in args.formats:
+                logs = big / fmt
+                size = sum(p.stat().st_size for p in logs.iterdir()) / 1e9
+                out = args.dir / f"findings-{rows}x{args.replicate}-{fmt}.json"
+                wall, peak, _ = measure([*flowaudit, "observe", str(inventory), str(logs), "--format", "json",
+                                         "-o", str(out), "--threads", str(args.threads), "--memory-limit",
+                                         args.memory_limit, "--temp-directory", str(args.dir / "spill")])
+                findings = len(json.loads(out.read_text(encoding="utf-8"))["findings"])
+                total = rows * args.replicate
+                line = (f"| {human(total)} ({human(rows)} × {args.replicate}) | {fmt} | {size:.2f} GB | duckdb "
+                        f"| {wall:.1f} s | {CPU[-1]:.1f} s | {peak / 1024:.2f} GB | {findings} | {total / wall / 1e6:.1f}M |")
+                lines.append(line)
+                print(line, flush=True)
+            shutil.rmtree(big, ignore_errors=True)
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
     if args.output:
