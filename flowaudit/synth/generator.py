@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flowaudit.synth.jurisdictions import Jurisdictions, jurisdictions
@@ -72,6 +73,25 @@ def _weighted(rng: random.Random, pairs: Sequence[tuple[str, float]]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Activity:
+    """One processing activity's flows being made: its pipeline and what each system holds."""
+
+    pi: int
+    p: Purpose
+    members: list[int]  # the pipeline's systems, by rank
+    entries: list[int]  # where collection lands
+    derived: list[int]
+    plain: list[int]
+    by_subject: dict[int, list[int]]
+    subjects: list[int]
+    budget: int  # internal flows still to make
+    need: set[int]  # the elements the activity needs (an element beyond them is a MIN-002 fault)
+    holdings: dict[int, set[int]] = field(default_factory=dict)
+    pairs: set[tuple[int, int]] = field(default_factory=set)
+    holders: list[int] = field(default_factory=list)
 
 
 class _Synth:
@@ -530,67 +550,73 @@ class _Synth:
         return members
 
     def _purpose_flows(self, pi: int, p: Purpose) -> None:
-        rng = self.rng
+        """The flows of one processing activity: collection into its entry systems, a spine
+        through its pipeline (and processor chains), extra internal flows, disclosures."""
         F = p.flows
         n_coll = max(1, round(F * 0.2))
         n_disc = round(F * 0.06) if F >= 8 else 0
-        n_int = F - n_coll - n_disc
-        size = max(2, min(30, F // 6 + 2))
-        members = self._pipeline(p, size)
+        run = self._plan(pi, p, budget=F - n_coll - n_disc)
+        self._collect(run, n_coll)
+        self._spine(run)
+        self._processor_chains(run)
+        self._more_internal(run)
+        self._disclose(run, n_disc)
+
+    def _plan(self, pi: int, p: Purpose, budget: int) -> _Activity:
+        rng = self.rng
+        members = self._pipeline(p, max(2, min(30, p.flows // 6 + 2)))
         # Local collection for a regional activity: into a system in the region.
         entries: list[int] = []
         if p.region not in ("eu", "global") and self.region_entries.get(p.region) and rng.random() < 0.8:
             entries = rng.sample(self.region_entries[p.region], min(2, len(self.region_entries[p.region])))
             members = [m for m in members if m not in entries]
         entries += [m for m in members if self.systems[m].tier == 0 and m not in entries]
-        rank = lambda s: (self.systems[s].tier, s)
-        members = sorted(set(members) | set(entries), key=rank)
+        members = sorted(set(members) | set(entries), key=lambda s: (self.systems[s].tier, s))
         if not entries:
             entries = [members[0]]
-        entry_set = set(entries)
-        need = set(p.elements)
-        holdings: dict[int, set[int]] = {}
         derived = [e for e in p.elements if self.elements[e].derived]
-        plain = [e for e in p.elements if not self.elements[e].derived]
-        if not plain:
-            plain = list(p.elements)
+        plain = [e for e in p.elements if not self.elements[e].derived] or list(p.elements)
         by_subject = {s: [e for e in plain if s in self.elements[e].subjects] for s in p.subjects}
         subjects = [s for s in p.subjects if by_subject[s]] or p.subjects
-        team = p.team
+        return _Activity(pi, p, members, entries, derived, plain, by_subject, subjects, budget, set(p.elements))
 
-        def emit(src: tuple[str, int], dst: tuple[str, int], elems: list[int], kind: str) -> None:
-            self._flow(team, pi, p, src, dst, elems, kind, need)
+    def _emit(self, run: _Activity, src: tuple[str, int], dst: tuple[str, int], elems: list[int], kind: str) -> None:
+        self._flow(run.p.team, run.pi, run.p, src, dst, elems, kind, run.need)
 
-        # collection
-        for k in range(n_coll):
-            s = subjects[k % len(subjects)] if k < len(subjects) else rng.choice(subjects)
-            e = entries[k % len(entries)] if k < len(entries) else rng.choice(entries)
-            pool = by_subject.get(s) or plain
+    def _collect(self, run: _Activity, n: int) -> None:
+        rng = self.rng
+        for k in range(n):
+            s = run.subjects[k % len(run.subjects)] if k < len(run.subjects) else rng.choice(run.subjects)
+            e = run.entries[k % len(run.entries)] if k < len(run.entries) else rng.choice(run.entries)
+            pool = run.by_subject.get(s) or run.plain
             elems = rng.sample(pool, rng.randint(max(1, len(pool) // 2), len(pool)))
-            holdings.setdefault(e, set()).update(elems)
-            emit(("s", s), ("y", e), elems, "collection")
+            run.holdings.setdefault(e, set()).update(elems)
+            self._emit(run, ("s", s), ("y", e), elems, "collection")
 
-        pairs: set[tuple[int, int]] = set()
-        budget = n_int
-        # processor chains: a processor's system hands data to its sub-processor's system
-        chain_sources = [m for m in members if self.orgs[self.systems[m].operator].relation == "processor"]
-        # the spine: every member gets its data from an earlier one
-        for j, b in enumerate(members):
-            if budget <= 0:
+    def _spine(self, run: _Activity) -> None:
+        """Every member of the pipeline gets its data from an earlier one."""
+        entry_set = set(run.entries)
+        for j, b in enumerate(run.members):
+            if run.budget <= 0:
                 break
-            if b in entry_set and b in holdings:
+            if b in entry_set and b in run.holdings:
                 continue
-            sources = [a for a in members[:j] if a in holdings]
+            sources = [a for a in run.members[:j] if a in run.holdings]
             if not sources:
                 continue
-            a = rng.choice(sources)
-            elems = self._carry(holdings[a])
-            holdings.setdefault(b, set()).update(elems)
-            pairs.add((a, b))
-            emit(("y", a), ("y", b), elems, "internal")
-            budget -= 1
-        for a in chain_sources:
-            if budget <= 0 or a not in holdings or rng.random() < 0.75:
+            a = self.rng.choice(sources)
+            elems = self._carry(run.holdings[a])
+            run.holdings.setdefault(b, set()).update(elems)
+            run.pairs.add((a, b))
+            self._emit(run, ("y", a), ("y", b), elems, "internal")
+            run.budget -= 1
+
+    def _processor_chains(self, run: _Activity) -> None:
+        """A processor's system hands data to its sub-processor's system (now and then to one
+        that is not listed: TPX-002)."""
+        rng = self.rng
+        for a in [m for m in run.members if self.orgs[self.systems[m].operator].relation == "processor"]:
+            if run.budget <= 0 or a not in run.holdings or rng.random() < 0.75:
                 continue
             org = self.orgs[self.systems[a].operator]
             listed = [s for s in org.subprocessors if self.orgs[s].systems]
@@ -603,53 +629,60 @@ class _Synth:
                 sub = rng.choice(candidates)
                 self._fault("TPX-002", self.orgs[sub].id)
             b = rng.choice(self.orgs[sub].systems)
-            if (a, b) in pairs:
+            if (a, b) in run.pairs:
                 continue
-            pairs.add((a, b))
-            emit(("y", a), ("y", b), self._carry(holdings[a]), "internal")
-            budget -= 1
-        holders = [m for m in members if m in holdings]
+            run.pairs.add((a, b))
+            self._emit(run, ("y", a), ("y", b), self._carry(run.holdings[a]), "internal")
+            run.budget -= 1
+
+    def _more_internal(self, run: _Activity) -> None:
+        """The rest of the budget: random forward flows, and a few enrichment loops back."""
+        rng, members, holdings = self.rng, run.members, run.holdings
+        run.holders = [m for m in members if m in holdings]
         tries = 0
-        while budget > 0:
+        while run.budget > 0:
             tries += 1
-            backward = derived and rng.random() < 0.03 and len(holders) >= 2
+            backward = run.derived and rng.random() < 0.03 and len(run.holders) >= 2
             i, j = sorted(rng.sample(range(len(members)), 2)) if len(members) >= 2 else (0, 0)
             a, b = members[i], members[j]
             if backward:
                 a, b = b, a
-            if a == b or a not in holdings or ((a, b) in pairs and tries < 50):
+            if a == b or a not in holdings or ((a, b) in run.pairs and tries < 50):
                 if tries > 200:  # tiny pipelines: fall back to more collection
-                    s = rng.choice(subjects)
-                    e = rng.choice(entries)
-                    pool = by_subject.get(s) or plain
-                    emit(("s", s), ("y", e), rng.sample(pool, rng.randint(1, len(pool))), "collection")
-                    budget -= 1
+                    s = rng.choice(run.subjects)
+                    e = rng.choice(run.entries)
+                    pool = run.by_subject.get(s) or run.plain
+                    self._emit(run, ("s", s), ("y", e), rng.sample(pool, rng.randint(1, len(pool))), "collection")
+                    run.budget -= 1
                 continue
             tries = 0
-            pairs.add((a, b))
+            run.pairs.add((a, b))
             if backward:
                 # Enrichment loop: a score goes back to an earlier system; it never goes forward.
-                emit(("y", a), ("y", b), list(derived), "backward")
+                self._emit(run, ("y", a), ("y", b), list(run.derived), "backward")
             else:
                 elems = self._carry(holdings[a])
                 holdings.setdefault(b, set()).update(elems)
-                if b not in holders:
-                    holders.append(b)
-                emit(("y", a), ("y", b), elems, "internal")
-            budget -= 1
-        # disclosures to organisations with no modelled system
-        basis = p.legal_basis or "contract"
-        for _ in range(n_disc):
-            a = rng.choice(holders)
+                if b not in run.holders:
+                    run.holders.append(b)
+                self._emit(run, ("y", a), ("y", b), elems, "internal")
+            run.budget -= 1
+
+    def _disclose(self, run: _Activity, n: int) -> None:
+        """Disclosures to organisations with no modelled system."""
+        rng = self.rng
+        basis = run.p.legal_basis or "contract"
+        for _ in range(n):
+            a = rng.choice(run.holders)
             rel = self._recipient_kind(basis)
             pool = self.recipients[rel] or self.recipients["third-party"]
             o = rng.choice(pool)
-            elems = self._carry(holdings[a])
+            elems = self._carry(run.holdings[a])
             if self.orgs[o].relation in ("partner", "third-party"):
                 risky = [e for e in elems if self.elements[e].sensitive or self.elements[e].category == "credentials"]
                 if risky and rng.random() < 0.9:
-                    elems = [e for e in elems if e not in risky] or [min(plain)]
-            emit(("y", a), ("o", o), elems, "disclosure")
+                    elems = [e for e in elems if e not in risky] or [min(run.plain)]
+            self._emit(run, ("y", a), ("o", o), elems, "disclosure")
 
     def _carry(self, held: set[int]) -> list[int]:
         pool = sorted(held)
