@@ -17,13 +17,16 @@ from importlib import resources
 from collections.abc import Iterable
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from flowaudit.inventory.errors import FlowauditError
 from flowaudit.inventory.models import Category, Mechanism, Organisation, Role, iso_countries, iso_subdivisions
+
+if TYPE_CHECKING:
+    from flowaudit.inventory.graph import Transfer as RestrictedTransfer
 
 
 def _rulebook_dir() -> Path:
@@ -83,6 +86,14 @@ class Regime(_Model):
     clauses_hint: str = "SCC module {module} fits these roles"
 
 
+class SectorExclusion(_Model):
+    """Importers of a `sector` outside a decision's scope; with `categories`, only for data of
+    those categories (Korea: credit information processed by FSC-supervised importers)."""
+
+    sector: str
+    categories: tuple[Category, ...] = ()
+
+
 class Decision(_Model):
     """An adequacy decision (GDPR Art. 45 or UK GDPR Art. 45) and its scope."""
 
@@ -93,7 +104,8 @@ class Decision(_Model):
     scope: str | None = None
     requires_certification: str | None = None
     private_sector_only: bool = False
-    excluded_categories: tuple[Category, ...] = ()
+    excluded_sectors: tuple[SectorExclusion, ...] = ()
+    source: str | None = None  # the operative article that sets the scope
     notes: str | None = None
 
     @model_validator(mode="after")
@@ -112,9 +124,13 @@ class Decision(_Model):
             return f"importer {importer.id!r} is not certified {self.requires_certification}"
         if self.private_sector_only and importer.public_body:
             return f"importer {importer.id!r} is a public body, outside the decision's scope"
-        excluded = sorted({c.value for c in categories} & {c.value for c in self.excluded_categories})
+        cats = set(categories)
+        excluded = sorted(x.sector for x in self.excluded_sectors
+                          if x.sector in importer.sector and (not x.categories or cats & set(x.categories)))
         if excluded:
-            return f"{', '.join(excluded)} data is outside the decision's scope"
+            where = f" ({self.source})" if self.source else ""
+            return (f"importer {importer.id!r} is in the {', '.join(excluded)} sector, which the decision "
+                    f"excludes{where}")
         return None
 
 
@@ -140,13 +156,27 @@ class MechanismInfo(_Model):
     notes: str | None = None
 
 
+class SccLapse(_Model):
+    """When one set of SCCs counts under one regime."""
+
+    from_: dt.date | None = Field(default=None, alias="from")
+    no_new_after: dt.date | None = None  # contracts signed later do not count
+    void_from: dt.date | None = None  # no contract counts from this date
+
+
 class SccVersion(_Model):
     version: int
     decision: str
     date: dt.date
-    in_force: dt.date | None = None
-    no_new_after: dt.date | None = None
-    void_from: dt.date | None = None
+    regimes: dict[str, SccLapse]  # the regimes whose data these clauses can cover
+
+
+class DerogationLimits(_Model):
+    """Art. 49(1) derogations available only for occasional (or not continuous) transfers."""
+
+    source: str
+    occasional_only: tuple[Mechanism, ...]
+    not_continuous: tuple[Mechanism, ...]
 
 
 class PiplThresholds(_Model):
@@ -154,17 +184,33 @@ class PiplThresholds(_Model):
     standard_contract_or_certification: dict[str, int]
 
 
+class PiplHrExemption(_Model):
+    business_function: str
+    bases: tuple[str, ...]
+
+
+class PiplExemptions(_Model):
+    bases: tuple[str, ...]
+    hr: PiplHrExemption
+
+
 class PiplSensitive(_Model):
     categories: tuple[Category, ...]
-    children: bool
+    minors_under: int
+
+
+class PiplEarlier(_Model):
+    source: str
+    security_assessment: dict[str, int]
 
 
 class Pipl(_Model):
     source: str
     effective: dt.date
     thresholds: PiplThresholds
-    exempt_bases: tuple[str, ...]
+    exemptions: PiplExemptions
     sensitive: PiplSensitive
+    earlier: PiplEarlier
 
 
 class AgeOfConsent(_Model):
@@ -205,6 +251,8 @@ class Rulebook:
             self.mechanisms = self._mechanism_catalogue()
             scc = self._one_fact("scc")
             self.scc_versions = {v["version"]: SccVersion.model_validate(v) for v in scc["versions"]}
+            self.scc_default_version: int = int(scc["default_version"])
+            self.derogation_limits = DerogationLimits.model_validate(self._one_fact("derogation-limits"))
             self.scc_modules: dict[tuple[Role, Role], str] = {
                 tuple(Role(p) for p in k.split("->")): v for k, v in scc["modules"].items()}  # type: ignore[misc]
             self.tia_max_age_months: int = int(scc["tia_max_age_months"])
@@ -323,6 +371,13 @@ class Rulebook:
 
     def scc_module(self, exporter: Role, importer: Role) -> str:
         return self.scc_modules[(exporter, importer)]
+
+    def counted_mechanism(self, transfer: RestrictedTransfer) -> Mechanism | None:
+        """The mechanism that counts for a restricted transfer under its regime (the strongest
+        valid one among those the flow declares and the regime recognises; `audits.mechanisms`)."""
+        from .mechanisms import choose
+
+        return choose(self, transfer).mechanism
 
 
 def _read(path: Path) -> dict:

@@ -65,6 +65,8 @@ class Jurisdictions(Protocol):
 
     def adequacy(self, regime: str, country: str, as_of: dt.date) -> list[Any]: ...
 
+    def counted_mechanism(self, transfer: Transfer) -> Mechanism | None: ...
+
 
 @dataclass(frozen=True)
 class Adequacy:
@@ -96,8 +98,21 @@ class Transfer:
     _view: InventoryView | None = field(default=None, repr=False)
 
     @property
+    def mechanisms(self) -> tuple[Mechanism, ...]:
+        """Every mechanism the flow declares (one or a list), whatever the regime."""
+        return self.flow.transfer.mechanisms if self.flow.transfer else ()
+
+    @cached_property
     def mechanism(self) -> Mechanism | None:
-        return self.flow.transfer.mechanism if self.flow.transfer else None
+        """The declared mechanism that counts under this transfer's regime: the law decides
+        (`Jurisdictions.counted_mechanism`: the strongest valid one the regime recognises)."""
+        assert self._view is not None
+        return self._view.law.counted_mechanism(self)
+
+    @property
+    def as_of(self) -> dt.date:
+        assert self._view is not None
+        return self._view.as_of
 
     @property
     def exporter_role(self) -> Role:
@@ -165,6 +180,7 @@ class InventoryView:
         self._decisions: dict[tuple[str, str], list[Any]] = {}  # adequacy decisions in force, per regime and country
         self._areas = {r: jurisdictions.area(r, as_of) for r in jurisdictions.regime_ids}
         self._regime_bit = {r: 1 << i for i, r in enumerate(self._areas)}
+        self._held_shift = len(self._areas)
         # the personal data a flow carries: anonymised elements are not personal data (Recital 26)
         self._personal_ids = {e for e, el in inv.elements.items() if el.state is not State.ANONYMISED}
         self._flow_personal: dict[str, tuple[str, ...]] = {
@@ -222,20 +238,36 @@ class InventoryView:
 
     # --- regimes -----------------------------------------------------------------------------
 
-    def _anchored(self, node: str, regime: str) -> bool:
-        """Data held here is under `regime` whatever its origin (establishment or location in the area)."""
+    def _anchored(self, node: str, regime: str) -> str | None:
+        """Whether data held here is under `regime` whatever its origin: "origin" for subjects
+        located in the area and for nodes of an organisation established there or located there;
+        "held" where the node's operator is a processor (or sub-processor) established or
+        processing in the area, whose holding puts data under the regime only while it holds it
+        (SPEC §3); None otherwise."""
         area = self._areas[regime]
         if not area:
-            return False
+            return None
         inv = self.inventory
         if node in inv.subjects:
-            return any(regime in self.law.regimes_of_location(loc, self.as_of) for loc in inv.subjects[node].locations)
+            located = any(regime in self.law.regimes_of_location(loc, self.as_of) for loc in inv.subjects[node].locations)
+            return "origin" if located else None
         if not self.law.attaches_to_establishments(regime):
-            return False
+            return None
         operator = self.operator(node)
-        if operator is not None and operator.country in area:
-            return True
-        return any(c in area for c in self.countries(node))
+        if (operator is not None and operator.country in area) or any(c in area for c in self.countries(node)):
+            return "held" if operator is not None and operator.role is Role.PROCESSOR else "origin"
+        return None
+
+    def _returns_home(self, node: str, regime: str) -> bool:
+        """Data a processor in the area returns to this node leaves the regime here: the node's
+        operator is a controller neither established nor located in the area, so not subject to
+        the regime for data it is not otherwise under it for (EDPB Guidelines 3/2018 on Art. 3;
+        05/2021 on transfers; Decision 2021/914 Module Four)."""
+        operator = self.operator(node)
+        if operator is None or operator.role is Role.PROCESSOR:
+            return False
+        area = self._areas[regime]
+        return operator.country not in area and not any(c in area for c in self.countries(node))
 
     def _propagate(self) -> None:
         """Per node and element, the regimes the element is under there (SPEC §3).
@@ -253,14 +285,27 @@ class InventoryView:
             outgoing[flow.from_].append(flow)
         self._outgoing = outgoing
         nodes = set(outgoing) | {f.to for f in inv.flows.values()}
+        # Data under a regime only because a processor in the area holds it carries the regime's
+        # "held" bit (shifted past the regimes' bits): it leaves the regime where it returns to a
+        # controller not subject to it (`_returns_home`), SPEC §3.
+        shift = self._held_shift
         anchor: dict[str, int] = {}
+        home: dict[str, int] = {}  # per node, the held bits that stop there
         for node in nodes:
             bits = 0
+            stop = 0
             for regime, bit in self._regime_bit.items():
-                if self._anchored(node, regime):
+                anchored = self._anchored(node, regime)
+                if anchored == "origin":
                     bits |= bit
+                elif anchored == "held":
+                    bits |= bit << shift
+                if self.law.attaches_to_establishments(regime) and self._returns_home(node, regime):
+                    stop |= bit << shift
             if bits:
                 anchor[node] = bits
+            if stop:
+                home[node] = stop
         held: dict[str, dict[str, int]] = {}  # regimes that reached (node, element) along flows
         pending: dict[str, dict[str, int]] = {}  # what a node has received and not yet sent on
         queue: deque[str] = deque()
@@ -268,7 +313,7 @@ class InventoryView:
 
         def send(flow: Flow, elements: Iterable[str], bits: int) -> None:
             to = flow.to
-            bits &= ~anchor.get(to, 0)
+            bits &= ~(anchor.get(to, 0) | home.get(to, 0))
             if not bits:
                 return
             at = held.get(to)
@@ -305,12 +350,17 @@ class InventoryView:
         self._anchor = anchor
         self._held = held
 
+    def _fold(self, bits: int) -> int:
+        """Regime bits with the "held" bits folded onto their regimes."""
+        shift = self._held_shift
+        return (bits | (bits >> shift)) & ((1 << shift) - 1)
+
     def _regime_elements(self, flow: Flow) -> dict[str, tuple[str, ...]]:
         """Per regime, the flow's personal-data elements under it (ids, inventory order)."""
         personal = self._flow_personal[flow.id]
         if not personal:
             return {}
-        anchor = self._anchor.get(flow.from_, 0)
+        anchor = self._fold(self._anchor.get(flow.from_, 0))
         held = self._held.get(flow.from_)
         out: dict[str, tuple[str, ...]] = {}
         if not held:
@@ -319,7 +369,7 @@ class InventoryView:
                     if anchor & bit:
                         out[regime] = personal
             return out
-        bits = [anchor | held.get(e, 0) for e in personal]
+        bits = [anchor | self._fold(held.get(e, 0)) for e in personal]
         every, some = reduce(and_, bits), reduce(or_, bits)
         for regime, bit in self._regime_bit.items():
             if every & bit:
@@ -489,6 +539,26 @@ class InventoryView:
 
     def is_restricted(self, flow: Flow) -> bool:
         return flow.id in self._transfers
+
+    def combines_area_data(self, transfer: Transfer) -> bool:
+        """The exporter combines the transfer's data with personal data it collected in the
+        regime's area: a collection flow from subjects located in the area ends at the node the
+        transfer leaves from, or that node (a system) stores an element such a collection flow
+        brought into a node of the same exporter. (How the inventory shows SCC Module Four's
+        "combines with personal data collected by the processor in the EU", Clause 14.)"""
+        regime, source = transfer.regime, transfer.flow.from_
+        inv = self.inventory
+        collected: set[str] = set()
+        for flow in self.collection_flows():
+            if not self.carried(flow, regime):
+                continue
+            if flow.to == source:
+                return True
+            operator = self.operator(flow.to)
+            if operator is not None and operator.id == transfer.exporter.id:
+                collected.update(flow.elements)
+        system = inv.systems.get(source)
+        return system is not None and any(e in collected for e in system.elements)
 
     # --- collection, purposes, reach -------------------------------------------------------
 
@@ -668,6 +738,7 @@ class InventoryView:
         if not personal:
             return False
         bit = self._regime_bit[regime]
+        bit |= bit << self._held_shift  # data a processor in the area holds counts too
         if self._anchor.get(flow.from_, 0) & bit:
             return True
         held = self._held.get(flow.from_)
@@ -676,6 +747,7 @@ class InventoryView:
     def _holds(self, node: str, regime: str) -> bool:
         """Some data under `regime` is at `node` (anchored there, or reached along a flow)."""
         bit = self._regime_bit[regime]
+        bit |= bit << self._held_shift
         return bool(self._anchor.get(node, 0) & bit) or any(b & bit for b in self._held.get(node, {}).values())
 
     @cached_property

@@ -359,7 +359,9 @@ class Organisation(Entry):
     relation: Relation
     contact: str | None = None
     dpo: Dpo | None = None
-    representative: Representative | None = None
+    # one representative or a list: each counts for the regime of its country (GDPR/UK GDPR Art. 27)
+    representative: Representative | list[Representative] | None = None
+    sector: list[Id] = []  # e.g. financial, religious, political: adequacy scopes exclude some sectors
     dpa: Signed | None = None
     subprocessors: list[Id] = []
     certifications: list[str] = []
@@ -370,6 +372,14 @@ class Organisation(Entry):
     revenue_usd: Annotated[int, Field(ge=0)] | None = None  # annual gross revenue, for the CCPA's threshold
     ccpa_business: bool = False  # declared a CCPA business, whatever its revenue and consumers (1798.140(d))
     endpoints: list[Endpoint] = []  # SPEC §10
+
+    @property
+    def representatives(self) -> tuple[Representative, ...]:
+        """The Art. 27 representatives, whether one or a list was written."""
+        rep = self.representative
+        if rep is None:
+            return ()
+        return tuple(rep) if isinstance(rep, list) else (rep,)
 
     @property
     def role(self) -> Role:
@@ -384,6 +394,7 @@ class Subject(Entry):
     name: str
     locations: list[CountryOrRegion] = []
     children: bool = False
+    youngest: Annotated[int, Field(ge=0, le=150)] | None = None  # age in years of the youngest
     count: Annotated[int, Field(ge=0)] | None = None
     # WP248 rev.01 criterion 7 (employees, patients, the elderly, asylum seekers); None: as `children`
     vulnerable: bool | None = None
@@ -396,6 +407,7 @@ class Element(Entry):
     subjects: list[Id] = []
     identifier: Identifier | None = None
     state: State = State.IDENTIFIED
+    sensitive: bool | None = None  # PIPL Art. 28; None: the category's default (rulebook)
 
     def model_post_init(self, context: object, /) -> None:
         if self.identifier is None:
@@ -438,6 +450,7 @@ class Purpose(Entry):
     cross_context_advertising: bool = False  # CCPA 1798.140(k): disclosing for it is "sharing"
     opt_out: bool = False  # the "Do Not Sell or Share My Personal Information" opt-out (1798.120, 1798.135)
     limit_use: bool = False  # the right to limit the use of sensitive personal information (1798.121)
+    law: Country | None = None  # legal-obligation / public-task: whose law imposes it (GDPR Art. 6(3))
 
 
 class System(Entry):
@@ -463,13 +476,24 @@ class Tia(_Sub):
 
 
 class Transfer(_Sub):
-    mechanism: Mechanism | None = None
+    # one mechanism or a list: each regime uses those it recognises ([scc, uk-addendum])
+    mechanism: Mechanism | list[Mechanism] | None = None
     scc: Scc | None = None
+    uk_addendum: Signed | None = None
+    idta: Signed | None = None
     tia: Tia | None = None
     measures: list[str] = []
     anonymised: bool = False
     separate_consent: bool = False
     anpd_approved: bool = False  # LGPD: specific clauses or global corporate rules approved by the ANPD
+
+    @property
+    def mechanisms(self) -> tuple[Mechanism, ...]:
+        """The mechanisms declared, whether one or a list was written (duplicates dropped)."""
+        m = self.mechanism
+        if m is None:
+            return ()
+        return tuple(dict.fromkeys(m)) if isinstance(m, list) else (m,)
 
 
 class Flow(Entry):

@@ -8,38 +8,66 @@ from flowaudit.inventory.models import Category, Organisation, Purpose, System
 
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
+from ..mechanisms import regime_name
+from .minimisation import all_anonymised
 
 
-@rule("GOV-001", title="A controller outside the EEA that targets EEA subjects has a representative",
-      severity=Severity.HIGH, legal=("GDPR Art. 3(2)", "GDPR Art. 27(1)"), subject="organisation",
+# Regimes whose Art. 27 reaches a controller through targeting (GDPR and UK GDPR Art. 3(2));
+# a representative counts for the regime of its country.
+_ART_27_REGIMES = ("gdpr", "uk-gdpr")
+
+
+@rule("GOV-001", title="A controller outside a regime's area that targets people there has a representative there",
+      severity=Severity.HIGH, legal=("GDPR Art. 3(2)", "GDPR Art. 27", "UK GDPR Art. 27"), subject="organisation",
       over=lambda ctx: [ctx.view.controller],
-      remediation="Designate in writing a representative established in a member state where the data "
-                  "subjects are (`representative: {name, country}`).",
+      remediation="Designate in writing a representative established where the data subjects are: for the EU "
+                  "GDPR in a member state (EEA), for the UK GDPR in the UK (`representative: [{name, country}, "
+                  "...]`, one per regime).",
       example="""
 organisations:
   - {id: acme, name: Acme Inc, country: US, relation: self}   # collects from EEA users: fires
 """)
 def representative_missing(ctx: Context, org: Organisation) -> Hit | None:
-    """The `self` organisation is established outside the EEA, collects data from subjects
-    located in the EEA (a collection flow from them), and has no `representative` established
-    in the EEA. The Art. 27(2) exemption for occasional, low-risk processing is not assumed:
-    the EDPB (Guidelines 3/2018) reads it narrowly."""
-    area = ctx.rulebook.area("gdpr", ctx.as_of)
-    if org.country in area:
+    """The `self` organisation is not established in a regime's area, collects data of subjects
+    located there (a collection flow from them: targeting, GDPR and UK GDPR Art. 3(2)), and has
+    no `representative` whose country is in that area (an EEA representative counts for the EU
+    GDPR, one in GB for the UK GDPR; one in GB does not count for the EU, nor one in the EEA for
+    the UK). One finding; `details.regimes` lists each regime missing one. Not where Art. 27(2)
+    exempts: a public authority or body (b), or processing that is occasional and includes no
+    special-category or criminal data at large scale (a) — read as every collection flow from
+    that area `occasional` and none carrying special-category or criminal data."""
+    if org.public_body:
         return None
-    regimes_of = ctx.rulebook.regimes_of_location
+    law = ctx.rulebook
     subjects = ctx.inventory.subjects
-    eea_subjects = sorted({f.from_ for f in ctx.view.collection_flows()
-                           if any("gdpr" in regimes_of(loc, ctx.as_of) for loc in subjects[f.from_].locations)})
-    if not eea_subjects:
+    missing: dict[str, list[str]] = {}
+    for regime in _ART_27_REGIMES:
+        if regime not in law.regime_ids:
+            continue
+        area = law.area(regime, ctx.as_of)
+        if not area or org.country in area:
+            continue
+        flows = [f for f in ctx.view.collection_flows()
+                 if any(regime in law.regimes_of_location(loc, ctx.as_of) for loc in subjects[f.from_].locations)]
+        if not flows:
+            continue
+        if any(r.country in area for r in org.representatives):
+            continue
+        elements = ctx.inventory.elements
+        exempt = all(f.frequency.value == "occasional"
+                     and not any(elements[e].special or elements[e].criminal for e in f.elements) for f in flows)
+        if exempt:
+            continue
+        missing[regime] = sorted({f.from_ for f in flows})
+    if not missing:
         return None
-    if org.representative is not None and org.representative.country in area:
-        return None
-    if org.representative is not None:
-        return hit(org, f"'{org.name}' ({org.country}) collects data of EEA subjects; its representative is in "
-                        f"{org.representative.country}, outside the EEA", subjects=eea_subjects)
-    return hit(org, f"'{org.name}' ({org.country}) collects data of EEA subjects ({', '.join(eea_subjects)}) "
-                    "and has no Art. 27 representative in the EEA", subjects=eea_subjects)
+    regimes = list(missing)
+    where = "; ".join(f"{regime_name(r)} ({', '.join(s)})" for r, s in missing.items())
+    elsewhere = [f"{r.name} ({r.country})" for r in org.representatives]
+    also = f"; its representative {', '.join(elsewhere)} does not count there" if elsewhere else ""
+    return hit(org, f"'{org.name}' ({org.country}) targets people where it has no establishment and no Art. 27 "
+                    f"representative: {where}{also}",
+               regimes=regimes, subjects={r: s for r, s in missing.items()})
 
 
 def _record_items(ctx: Context) -> list[Any]:
@@ -58,11 +86,14 @@ def record_incomplete(ctx: Context, item: Purpose | Organisation) -> Hit | None:
     """An Art. 30(1) item cannot be filled: a purpose with no `subjects` (categories of data
     subjects, (c)), no `elements` (categories of personal data, (c)), or a system it uses (a
     flow for the purpose starts or ends there) with no `security` (measures, (g)); the
-    controller without `contact` (name and contact details, (a))."""
+    controller without `contact` (name and contact details, (a)). Not for a purpose whose
+    elements are all anonymised (Recital 26: no personal data)."""
     if isinstance(item, Organisation):
         if item.contact:
             return None
         return hit(item, f"controller '{item.name}' has no contact details for the record", missing=["contact"])
+    if all_anonymised(ctx, item):
+        return None  # anonymous information is not personal data (Recital 26): no Art. 30 row is owed
     missing = []
     if not item.subjects:
         missing.append("subjects")

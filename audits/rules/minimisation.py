@@ -54,8 +54,14 @@ def flow_carries_unneeded(ctx: Context, flow: Flow) -> Hit | None:
     return hit(flow, f"carries {', '.join(extra)}; {why}", elements=extra)
 
 
+def all_anonymised(ctx: Context, purpose: Purpose) -> bool:
+    """Every element the purpose needs is anonymised: it processes no personal data (Recital 26)."""
+    elements = ctx.inventory.elements
+    return bool(purpose.elements) and all(elements[e].state is State.ANONYMISED for e in purpose.elements)
+
+
 @rule("MIN-003", title="Every processing activity has a retention period", severity=Severity.MEDIUM,
-      legal=("GDPR Art. 5(1)(e)", "GDPR Art. 30(1)(f)"), subject="purpose",
+      legal=("GDPR Art. 5(1)(e)", "GDPR Art. 30(1)(f)", "GDPR Recital 26"), subject="purpose",
       over=lambda ctx: list(ctx.inventory.purposes.values()),
       remediation="Set `retention` (an ISO 8601 duration such as P2Y, or until-account-deletion, "
                   "until-purpose-fulfilled, statutory with notes).",
@@ -64,8 +70,10 @@ purposes:
   - {id: support, name: Support, legal_basis: contract}   # fires: no retention
 """)
 def retention_missing(ctx: Context, purpose: Purpose) -> Hit | None:
-    """A purpose without `retention`: the record of processing must state time limits for erasure."""
-    if purpose.retention is None:
+    """A purpose without `retention`: the record of processing must state time limits for erasure.
+    Not for a purpose whose elements are all anonymised: anonymous information is not personal
+    data, and storage limitation does not reach it (Recital 26)."""
+    if purpose.retention is None and not all_anonymised(ctx, purpose):
         return hit(purpose, f"'{purpose.name}' has no retention period")
     return None
 

@@ -1,92 +1,184 @@
-"""China's Personal Information Protection Law: export of personal information (PIPL Art. 38-40)."""
+"""China's Personal Information Protection Law: export of personal information (PIPL Art. 38-40)
+and its legal bases (Art. 13).
+
+Volumes follow the CAC Provisions on Promoting and Regulating Cross-Border Data Flows (in force
+2024-03-22) as SPEC §8 sets them out: distinct individuals since 1 January, per exporter, over
+its flows leaving CN that are not exempt (Art. 5), in two classes counted apart — sensitive
+personal information, and personal information that is not sensitive, whose count leaves out
+the individuals of the sensitive class. Individuals are not counted twice because several flows
+carry them: per class, the count is the smaller of the sum of the flows' `volume`s and the sum
+of the `count`s of the distinct subject categories carried. Thresholds include their number
+("以上"). Before 2024-03-22 the earlier measures apply.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
 from flowaudit.inventory.graph import Transfer
-from flowaudit.inventory.models import Element, LegalBasis
+from flowaudit.inventory.models import Element, LegalBasis, Purpose, State, Subject
 
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
 
 _LEVEL_NAMES = {0: "no mechanism", 2: "a standard contract or certification", 3: "a CAC security assessment"}
+_CLASS_NAMES = {"sensitive": "sensitive personal information", "other": "personal information that is not sensitive"}
 
 
 @dataclass(frozen=True)
 class PiplExport:
+    """One flow taking personal information of subjects in CN out of CN."""
+
     transfer: Transfer
-    exempt: bool
-    volume: int
-    sensitive_volume: int  # individuals whose sensitive personal information the flow carries
+    exemption: str | None  # why it is exempt and not counted (2024 Provisions Art. 5), or None
+    sensitive_subjects: frozenset[str]  # CN subject categories whose sensitive information it carries
+    other_subjects: frozenset[str]  # CN subject categories whose other information it carries
+
+    @property
+    def exempt(self) -> bool:
+        return self.exemption is not None
 
 
-def _sensitive_volume(ctx: Context, elements: tuple[Element, ...], volume: int, pipl_subjects: set[str]) -> int:
-    """All the flow's individuals when it carries a sensitive category; when only minors make
-    it sensitive, the minors: the `count` of the child subject categories, at most the volume."""
-    rules = ctx.rulebook.pipl.sensitive
-    if any(e.category in rules.categories for e in elements):
-        return volume
-    if not rules.children:
-        return 0
-    subjects = ctx.inventory.subjects
-    minors = {s for e in elements for s in e.subjects if subjects[s].children and s in pipl_subjects}
-    if not minors:
-        return 0
-    counted = [subjects[s].count for s in minors]
-    if any(c is None for c in counted):
-        return volume  # minors of unknown number: count the flow as sensitive throughout
-    return min(volume, sum(c for c in counted if c is not None))
+@dataclass(frozen=True)
+class PiplVolumes:
+    """One exporter's yearly volumes and the level each class requires."""
+
+    sensitive: int
+    other: int
+    sensitive_level: int
+    other_level: int
+    regime: str  # "2024 provisions" or "earlier measures"
+
+    def required(self, export: PiplExport) -> tuple[int, str | None]:
+        """The strongest mechanism among the classes the flow carries, and the class that decided."""
+        found = (0, None)
+        if export.sensitive_subjects and self.sensitive_level > found[0]:
+            found = (self.sensitive_level, "sensitive")
+        if export.other_subjects and self.other_level > found[0]:
+            found = (self.other_level, "other")
+        return found
+
+
+def is_minor(subject: Subject, under: int) -> bool:
+    """The subject category includes minors under `under` (PIPL Art. 28, 31): its `youngest` is
+    below, or `children: true` with no `youngest` (assumed under 14)."""
+    if subject.youngest is not None:
+        return subject.youngest < under
+    return subject.children
+
+
+def element_sensitive(ctx: Context, element: Element) -> bool:
+    """PIPL Art. 28: the element's own `sensitive`, else its category's default."""
+    if element.sensitive is not None:
+        return element.sensitive
+    return element.category in ctx.rulebook.pipl.sensitive.categories
+
+
+def _in_cn(ctx: Context, subject: Subject) -> bool:
+    regimes_of = ctx.rulebook.regimes_of_location
+    return any("pipl" in regimes_of(loc, ctx.as_of) for loc in subject.locations)
+
+
+def _exemption(ctx: Context, purposes: list[Purpose]) -> str | None:
+    """Art. 5 of the 2024 Provisions: every purpose of the flow is necessary for a contract with
+    the individual (5(1)), for cross-border HR management under labour rules (5(2)), or to
+    protect life, health or property in an emergency (5(3))."""
+    if not purposes or ctx.as_of < ctx.rulebook.pipl.effective:
+        return None
+    rules = ctx.rulebook.pipl.exemptions
+    reasons = []
+    for p in purposes:
+        basis = p.legal_basis.value if p.legal_basis else None
+        if p.business_function == rules.hr.business_function and basis in rules.hr.bases:
+            reasons.append("HR management (Art. 5(2))")
+        elif basis in rules.bases:
+            reasons.append("contract with the individual (Art. 5(1))" if basis == "contract"
+                           else "emergency protecting life, health or property (Art. 5(3))")
+        else:
+            return None
+    return "; ".join(sorted(set(reasons)))
 
 
 def pipl_exports(ctx: Context) -> list[PiplExport]:
-    """Flows that take personal information of subjects in CN out of CN, with their volume
-    (the flow's `volume`, else the `count` of its elements' subject categories located in CN)."""
+    """Flows that take personal information of subjects in CN out of CN, with the CN subject
+    categories whose sensitive and other information each carries (memoised on the view)."""
     cached = ctx.view.__dict__.get("_pipl_exports")
     if cached is not None:
         return cached
     inv = ctx.inventory
-    exempt_bases = set(ctx.rulebook.pipl.exempt_bases)
-    regimes_of = ctx.rulebook.regimes_of_location
+    under = ctx.rulebook.pipl.sensitive.minors_under
     out = []
     for t in ctx.view.transfers("pipl"):
-        flow = t.flow
-        exempt = bool(flow.purposes) and all(
-            (basis := inv.purposes[p].legal_basis) is not None and basis.value in exempt_bases
-            for p in flow.purposes)
-        subject_ids = {s for e in t.elements for s in e.subjects
-                       if any("pipl" in regimes_of(loc, ctx.as_of) for loc in inv.subjects[s].locations)}
-        if flow.volume is not None:
-            volume = flow.volume
-        else:
-            volume = sum(inv.subjects[s].count or 0 for s in subject_ids)
-        out.append(PiplExport(t, exempt, volume, _sensitive_volume(ctx, t.elements, volume, subject_ids)))
+        sensitive: set[str] = set()
+        other: set[str] = set()
+        for e in t.elements:
+            if e.state is State.ANONYMISED:
+                continue
+            is_sensitive = element_sensitive(ctx, e)
+            for s in e.subjects:
+                subject = inv.subjects[s]
+                if not _in_cn(ctx, subject):
+                    continue
+                # all information of minors under 14 is sensitive (PIPL Art. 28(1))
+                (sensitive if is_sensitive or is_minor(subject, under) else other).add(s)
+        exemption = _exemption(ctx, [inv.purposes[p] for p in t.flow.purposes])
+        out.append(PiplExport(t, exemption, frozenset(sensitive), frozenset(other)))
     ctx.view.__dict__["_pipl_exports"] = out
     return out
 
 
-def _required_levels(ctx: Context) -> dict[str, tuple[int, int, int]]:
-    """Per exporter: (required level, individuals, individuals with sensitive information)."""
-    totals: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+def _count(ctx: Context, flows: list[tuple[PiplExport, frozenset[str]]], subjects: set[str]) -> int:
+    """Distinct individuals of one class: the smaller of the sum of the flows' volumes and the sum
+    of the counts of the distinct subject categories (each known sum; 0 when neither is known)."""
+    inv = ctx.inventory
+    counts = [inv.subjects[s].count for s in subjects]
+    by_subjects = sum(c for c in counts if c is not None) if all(c is not None for c in counts) else None
+    volumes = []
+    for export, carried in flows:
+        volume = export.transfer.flow.volume
+        if volume is None:
+            own = [inv.subjects[s].count for s in carried]
+            volume = sum(c for c in own if c is not None) if all(c is not None for c in own) else None
+        volumes.append(volume)
+    by_volume = sum(v for v in volumes if v is not None) if all(v is not None for v in volumes) else None
+    known = [n for n in (by_volume, by_subjects) if n is not None]
+    return min(known) if known else 0
+
+
+def volumes(ctx: Context) -> dict[str, PiplVolumes]:
+    """Per exporter, the two classes' counts and the mechanism level each requires."""
+    cached = ctx.view.__dict__.get("_pipl_volumes")
+    if cached is not None:
+        return cached
+    book = ctx.rulebook.pipl
+    current = ctx.as_of >= book.effective
+    by_exporter: dict[str, list[PiplExport]] = {}
     for export in pipl_exports(ctx):
-        if export.exempt:
-            continue
-        total = totals[export.transfer.exporter.id]
-        total[0] += export.volume
-        total[1] += export.sensitive_volume
-    limits = ctx.rulebook.pipl.thresholds
+        if not export.exempt:
+            by_exporter.setdefault(export.transfer.exporter.id, []).append(export)
     out = {}
-    for exporter, (individuals, sensitive) in totals.items():
-        if (individuals > limits.security_assessment["personal_information_above"]
-                or sensitive > limits.security_assessment["sensitive_above"]):
-            level = 3
-        elif (individuals >= limits.standard_contract_or_certification["personal_information_from"]
-              or sensitive >= limits.standard_contract_or_certification["sensitive_from"]):
-            level = 2
+    for exporter, exports in by_exporter.items():
+        sensitive_subjects = set().union(*(e.sensitive_subjects for e in exports))
+        other_subjects = set().union(*(e.other_subjects for e in exports)) - sensitive_subjects
+        sensitive = _count(ctx, [(e, e.sensitive_subjects) for e in exports if e.sensitive_subjects],
+                           sensitive_subjects)
+        other_flows = [(e, e.other_subjects - sensitive_subjects) for e in exports
+                       if e.other_subjects - sensitive_subjects]
+        other = _count(ctx, other_flows, other_subjects)
+        if current:
+            sa, sc = book.thresholds.security_assessment, book.thresholds.standard_contract_or_certification
+            s_level = 3 if sensitive >= sa["sensitive_from"] else 2 if sensitive >= sc["sensitive_from"] else 0
+            o_level = 3 if other >= sa["personal_information_from"] else \
+                2 if other >= sc["personal_information_from"] else 0
+            out[exporter] = PiplVolumes(sensitive, other, s_level, o_level, "2024 provisions")
         else:
-            level = 0
-        out[exporter] = (level, individuals, sensitive)
+            # the earlier measures: one level for every export of the exporter
+            limits = book.earlier.security_assessment
+            processed = sum(s.count or 0 for s in ctx.inventory.subjects.values() if _in_cn(ctx, s))
+            level = 3 if (processed >= limits["processed_from"] or sensitive + other >= limits["exported_from"]
+                          or sensitive >= limits["sensitive_exported_from"]) else 2
+            out[exporter] = PiplVolumes(sensitive, other, level, level, "earlier measures")
+    ctx.view.__dict__["_pipl_volumes"] = out
     return out
 
 
@@ -94,9 +186,9 @@ def _required_levels(ctx: Context) -> dict[str, tuple[int, int, int]]:
       severity=Severity.HIGH, legal=("PIPL Art. 38", "PIPL Art. 40",
                                      "CAC Provisions on Promoting and Regulating Cross-Border Data Flows (2024) Art. 5, 7, 8"),
       subject="flow", over=lambda ctx: [e for e in pipl_exports(ctx) if not e.exempt],
-      remediation="Above 1,000,000 individuals (or 10,000 with sensitive information) per year: a CAC "
-                  "security assessment; from 100,000 (or any sensitive information): the CAC standard "
-                  "contract filed with the provincial CAC, or certification.",
+      remediation="From 1,000,000 individuals (non-sensitive) or 10,000 (sensitive information) a year: a CAC "
+                  "security assessment; from 100,000 (non-sensitive) or any sensitive information: the CAC "
+                  "standard contract filed with the provincial CAC, or certification.",
       example="""
 subjects:
   - {id: cn-users, name: Users in China, locations: [CN], count: 2000000}
@@ -105,14 +197,25 @@ flows:
      transfer: {mechanism: pipl-standard-contract}}   # 2,000,000 individuals need a security assessment: fires
 """)
 def pipl_mechanism_insufficient(ctx: Context, export: PiplExport) -> Hit | None:
-    """A flow takes personal information of subjects in CN out of CN without the mechanism the
-    exporter's yearly volume requires, or with a weaker one. Volumes are summed over the
-    exporter's flows leaving CN; flows whose purposes all rest on `contract` are exempt and
-    not counted (2024 Provisions Art. 5(1)). Sensitive information: special categories,
-    financial, location, children's data (PIPL Art. 28); where only minors make a flow
-    sensitive, only the minors (their subject categories' `count`) are counted as sensitive."""
+    """A flow that is not exempt takes personal information of subjects in CN out of CN without
+    the mechanism its exporter's yearly volumes require for the classes it carries, or with a
+    weaker one. Classes: sensitive personal information (PIPL Art. 28: special categories,
+    criminal, government ids, financial accounts, whereabouts, and all information of minors
+    under 14 — `youngest` below 14, or `children: true` with no `youngest`; an element's
+    `sensitive` overrides its category) and the rest, counted apart and without counting the
+    sensitive class's individuals again. A security assessment from 1,000,000 (other) or 10,000
+    (sensitive) individuals; a standard contract or certification from 100,000 (other) or 1
+    (sensitive); below 100,000 other individuals nothing (2024 Provisions Art. 5(4), 7, 8).
+    Exempt and not counted: flows whose purposes all rest on a contract with the individual,
+    HR management (`business_function: hr` on contract or legal obligation) or vital interests
+    (Art. 5(1)-(3)). For `--as-of` dates before 2024-03-22 the earlier measures apply: a security
+    assessment where the exporter processes information of 1,000,000 individuals, or exports
+    that of 100,000 (10,000 sensitive), otherwise a standard contract, with no exemption."""
     t = export.transfer
-    required, individuals, sensitive = _required_levels(ctx).get(t.exporter.id, (0, 0, 0))
+    found = volumes(ctx).get(t.exporter.id)
+    if found is None:
+        return None
+    required, decided_by = found.required(export)
     if required == 0:
         return None
     info = ctx.rulebook.mechanisms[t.mechanism] if t.mechanism else None
@@ -120,11 +223,15 @@ def pipl_mechanism_insufficient(ctx: Context, export: PiplExport) -> Hit | None:
     if have >= required:
         return None
     stated = t.mechanism.value if t.mechanism else "no mechanism"
-    return hit(t, f"{t.exporter.name} exports personal information of {individuals:,} individuals "
-                  f"({sensitive:,} with sensitive information) from CN to {t.country}: needs "
-                  f"{_LEVEL_NAMES[required]}, has {stated}",
-               exporter=t.exporter.id, individuals=individuals, sensitive_individuals=sensitive,
-               required=_LEVEL_NAMES[required], mechanism=t.mechanism.value if t.mechanism else None)
+    why = f"the {_CLASS_NAMES[decided_by]} decides" if decided_by else ""
+    if found.regime == "earlier measures":
+        why = "the earlier measures (before 2024-03-22) apply"
+    return hit(t, f"{t.exporter.name} exports from CN, since 1 January, sensitive personal information of "
+                  f"{found.sensitive:,} individuals and other personal information of {found.other:,}: this flow "
+                  f"to {t.country} needs {_LEVEL_NAMES[required]} ({why}), has {stated}",
+               exporter=t.exporter.id, sensitive_individuals=found.sensitive, other_individuals=found.other,
+               deciding_class=decided_by, measures=found.regime, required=_LEVEL_NAMES[required],
+               mechanism=t.mechanism.value if t.mechanism else None)
 
 
 @rule("PIPL-002", title="Export of personal information based on consent has separate consent",
@@ -148,6 +255,45 @@ def separate_consent_missing(ctx: Context, export: PiplExport) -> Hit | None:
                      "separate consent to the export", purposes=consent)
 
 
-RULES = (pipl_mechanism_insufficient, separate_consent_missing)
-# The rule families this module adds to the catalogue (data/rulebook/pipl/regime.yaml names it).
-FAMILIES = {"PIPL": "China"}
+def _cn_subjects_of(ctx: Context, purpose: Purpose) -> list[str]:
+    """Subject categories located in CN whose personal information the purpose processes: its
+    `subjects`, and the subjects of its elements that are not anonymised (when every element is
+    anonymised it processes no personal information)."""
+    inv = ctx.inventory
+    live = [inv.elements[e] for e in purpose.elements if inv.elements[e].state is not State.ANONYMISED]
+    if purpose.elements and not live:
+        return []
+    found = set(purpose.subjects)
+    for e in live:
+        found.update(e.subjects)
+    return sorted(s for s in found if _in_cn(ctx, inv.subjects[s]))
+
+
+@rule("PIPL-003", title="Personal information of people in China rests on a basis PIPL provides",
+      severity=Severity.HIGH, legal=("PIPL Art. 13",), subject="purpose",
+      over=lambda ctx: list(ctx.inventory.purposes.values()),
+      remediation="PIPL Art. 13 has no legitimate-interests basis: obtain consent (separate consent where "
+                  "Art. 29, 39 require it), or rely on a contract with the individual, HR management, a legal "
+                  "duty, an emergency, news reporting or information already made public, as Art. 13 lists.",
+      example="""
+subjects:
+  - {id: cn-users, name: Users in China, locations: [CN]}
+purposes:
+  - {id: fraud, name: Anti-fraud, legal_basis: legitimate-interests, subjects: [cn-users]}   # fires
+""")
+def pipl_basis_missing(ctx: Context, purpose: Purpose) -> Hit | None:
+    """A purpose processes personal information of subjects located in CN (its `subjects`, or the
+    subjects of its elements that are not anonymised) on `legitimate-interests`: PIPL Art. 13
+    lists consent, contracts with the individual and HR management, legal duties, public-health
+    emergencies, news reporting, information made public, and other cases laws provide — no
+    legitimate interests of the handler."""
+    if purpose.legal_basis is not LegalBasis.LEGITIMATE_INTERESTS:
+        return None
+    cn = _cn_subjects_of(ctx, purpose)
+    if not cn:
+        return None
+    return hit(purpose, f"'{purpose.name}' processes personal information of people in China ({', '.join(cn)}) "
+                        "on legitimate interests, which PIPL Art. 13 does not provide", subjects=cn)
+
+
+RULES = (pipl_mechanism_insufficient, separate_consent_missing, pipl_basis_missing)

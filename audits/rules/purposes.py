@@ -9,6 +9,7 @@ from flowaudit.inventory.models import Flow, LegalBasis, Purpose, Role
 from ..dpia import screen
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
+from ..mechanisms import regime_name
 
 
 def _purposes(ctx: Context) -> list[Purpose]:
@@ -111,6 +112,65 @@ def dpia_missing(ctx: Context, purpose: Purpose) -> Hit | None:
                criteria=result.met, art35_3=list(result.art35_3), subject_count=result.subject_count)
 
 
+def _regimes_of_purpose(ctx: Context, purpose: Purpose) -> list[str]:
+    """The EU GDPR and UK GDPR, where the purpose processes data under them: a flow for it
+    carries data under the regime, a subject category of it is located in the regime's area, or
+    the controller is established there (Art. 3(1))."""
+    view, inv = ctx.view, ctx.inventory
+    found = []
+    for regime in _ART_6_3_REGIMES:
+        if regime not in view.law.regime_ids:
+            continue
+        area = ctx.rulebook.area(regime, ctx.as_of)
+        if view.controller.country in area:
+            found.append(regime)
+            continue
+        subjects = set(purpose.subjects)
+        for e in purpose.elements:
+            subjects.update(inv.elements[e].subjects)
+        if any(regime in ctx.rulebook.regimes_of_location(loc, ctx.as_of)
+               for s in subjects for loc in inv.subjects[s].locations):
+            found.append(regime)
+            continue
+        if any(purpose.id in f.purposes and view.carried(f, regime) for f in inv.flows.values()):
+            found.append(regime)
+    return found
+
+
+# Art. 6(3): the basis for (c) and (e) is laid down by Union or member-state law (EU GDPR), by
+# domestic law (UK GDPR, Art. 6(3) as retained).
+_ART_6_3_REGIMES = ("gdpr", "uk-gdpr")
+
+
+@rule("PUR-004", title="A legal obligation or public task rests on the law of the regime's area",
+      severity=Severity.HIGH, legal=("GDPR Art. 6(1)(c), (e)", "GDPR Art. 6(3)", "GDPR Art. 48"),
+      subject="purpose", over=_purposes,
+      remediation="An obligation under a third country's law is no Art. 6(1)(c) basis: find another basis "
+                  "(legitimate interests with a balancing test, a contract), and for a foreign authority's "
+                  "request use an international agreement such as a mutual legal assistance treaty (Art. 48).",
+      example="""
+purposes:
+  - {id: us-subpoena, name: Answering US subpoenas, legal_basis: legal-obligation, law: US}   # EU data: fires
+""")
+def foreign_legal_obligation(ctx: Context, purpose: Purpose) -> Hit | None:
+    """A purpose rests on `legal-obligation` or `public-task` and its `law` (the country whose law
+    imposes the obligation or task) is outside the area of a regime whose data it processes:
+    under the EU GDPR the basis must be laid down by Union or member-state law (Art. 6(3)), so
+    an obligation under a third country's law is none, and a third country's judgment or
+    authority's decision requiring disclosure counts only under an international agreement
+    (Art. 48). The UK GDPR likewise requires domestic law (UK GDPR Art. 6(3)): an EEA law is no
+    basis for UK data. A purpose without `law` is not judged."""
+    if purpose.legal_basis not in (LegalBasis.LEGAL_OBLIGATION, LegalBasis.PUBLIC_TASK) or purpose.law is None:
+        return None
+    outside = [r for r in _regimes_of_purpose(ctx, purpose) if purpose.law not in ctx.rulebook.area(r, ctx.as_of)]
+    if not outside:
+        return None
+    names = ", ".join(regime_name(r) for r in outside)
+    return hit(purpose, f"'{purpose.name}' rests on {purpose.legal_basis.value} under the law of {purpose.law}, "
+                        f"which is no basis for data under the {names} (Art. 6(3))",
+               law=purpose.law, regimes=outside)
+
+
 @rule("SPC-001", title="Special-category and criminal data have an Art. 9(2) / Art. 10 condition",
       severity=Severity.CRITICAL, legal=("GDPR Art. 9(1)", "GDPR Art. 9(2)", "GDPR Art. 10"), subject="purpose",
       over=_purposes,
@@ -134,7 +194,7 @@ def special_condition_missing(ctx: Context, purpose: Purpose) -> Hit | None:
 
 
 @rule("CHD-001", title="Consent of children is given or authorised by a parent", severity=Severity.HIGH,
-      legal=("GDPR Art. 8(1)", "GDPR Art. 8(2)"), subject="purpose", over=_purposes,
+      legal=("GDPR Art. 8(1)", "GDPR Art. 8(2)", "DPA 2018 s. 9", "PIPL Art. 31"), subject="purpose", over=_purposes,
       remediation="Add an age check and a parental-consent mechanism (`parental_consent: true`), or rely "
                   "on another basis.",
       example="""
@@ -144,25 +204,49 @@ purposes:
   - {id: newsletter, name: Newsletter, legal_basis: consent, subjects: [pupils]}   # fires
 """)
 def parental_consent_missing(ctx: Context, purpose: Purpose) -> Hit | None:
-    """A purpose resting on consent concerns subjects among whom there are children (the
-    purpose's `subjects` or the subjects of its elements) and has no `parental_consent`.
-    Details give the Art. 8 age of consent where the children live (rulebook)."""
+    """A purpose resting on consent concerns a subject category (the purpose's `subjects` or the
+    subjects of its elements) with `children: true` whose `youngest` is below the age of digital
+    consent of a country among its locations, and has no `parental_consent`. With no `youngest`,
+    the youngest is taken as under 13, below every age. Ages are rulebook data: GDPR Art. 8(1)
+    and the member states' choices (16 by default; 13 in BE DK EE FI IS LV MT NO PT SE and GB,
+    DPA 2018 s. 9; 14 in AT BG CY IT LT ES; 15 in CZ FR GR SI), PIPL Art. 31 (under 14 in CN).
+    Regions expand to their countries (EEA, EU: the EEA's; WORLD: every country with an age).
+    A location whose law sets no age of digital consent in the rulebook is not judged."""
     if purpose.legal_basis is not LegalBasis.CONSENT or purpose.parental_consent:
         return None
     inv = ctx.inventory
     subject_ids = set(purpose.subjects)
     for e in purpose.elements:
         subject_ids.update(inv.elements[e].subjects)
-    children = sorted(s for s in subject_ids if inv.subjects[s].children)
-    if not children:
-        return None
     ages = ctx.rulebook.age_of_consent
-    where: dict[str, int] = {}
-    for s in children:
-        for loc in inv.subjects[s].locations:
-            where[loc] = ages.countries.get(loc, ages.default)
-    return hit(purpose, f"'{purpose.name}' rests on consent and concerns children ({', '.join(children)}) "
-                        "without parental consent", subjects=children, age_of_consent=where)
+    eea = ctx.rulebook.area("gdpr", ctx.as_of)
+    below: dict[str, dict[str, int]] = {}
+    for s in sorted(subject_ids):
+        subject = inv.subjects[s]
+        if not subject.children:
+            continue
+        youngest = subject.youngest if subject.youngest is not None else 12
+        where: dict[str, int] = {}
+        for loc in subject.locations:
+            if loc in ("EEA", "EU"):
+                countries = sorted(eea)
+            elif loc == "WORLD":
+                countries = sorted(eea | set(ages.countries))
+            else:
+                countries = [loc]
+            for c in countries:
+                age = ages.countries.get(c, ages.default if c in eea else None)
+                if age is not None and youngest < age:
+                    where[c] = age
+        if where:
+            below[s] = where
+    if not below:
+        return None
+    children = sorted(below)
+    return hit(purpose, f"'{purpose.name}' rests on consent and concerns children below the age of digital "
+                        f"consent ({', '.join(children)}) without parental consent",
+               subjects=children, age_of_consent={c: a for w in below.values() for c, a in sorted(w.items())})
 
 
-RULES = (purpose_limitation, legal_basis_missing, dpia_missing, special_condition_missing, parental_consent_missing)
+RULES = (purpose_limitation, legal_basis_missing, dpia_missing, foreign_legal_obligation, special_condition_missing,
+         parental_consent_missing)

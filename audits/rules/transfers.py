@@ -10,10 +10,11 @@ import datetime as dt
 from collections.abc import Iterable
 
 from flowaudit.inventory.graph import Transfer
-from flowaudit.inventory.models import Flow, Identifier, Mechanism, State, TiaOutcome
+from flowaudit.inventory.models import Flow, Identifier, Mechanism, Role, State, TiaOutcome
 
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
+from ..mechanisms import Choice, choose, regime_condition_problem
 
 def chapter_v_transfers(ctx: Context) -> list[Transfer]:
     """Restricted transfers under the regimes with a Chapter V (GDPR, UK GDPR)."""
@@ -21,36 +22,38 @@ def chapter_v_transfers(ctx: Context) -> list[Transfer]:
     return [t for t in ctx.view.transfers() if law.attaches_to_establishments(t.regime)]
 
 
+def choice(ctx: Context, t: Transfer) -> Choice:
+    """The mechanism that counts for the transfer under its regime (memoised on the transfer)."""
+    found = t.__dict__.get("_choice")
+    if found is None:
+        found = t.__dict__["_choice"] = choose(ctx.rulebook, t)
+    return found
+
+
 def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
-    """Why the transfer's mechanism does not count under its regime; None when it does. Each
-    regime's mechanisms.yaml says which mechanisms it recognises, from and until when, and on
-    what conditions (EU SCCs under the FADP only with the Swiss amendments; under the LGPD,
-    clauses other than the ANPD's only until 2025-08-23 and then with the ANPD's approval)."""
-    mechanism = t.mechanism
-    if mechanism is None:
-        return "no transfer mechanism"
-    name = ctx.rulebook.regime_short_name(t.regime)
-    info = ctx.rulebook.mechanism_for(t.regime, mechanism)
-    if info is None:
-        return f"{mechanism.value} is not a transfer mechanism under the {name}"
-    if info.since is not None and ctx.as_of < info.since:
-        return f"{mechanism.value} is only available from {info.since}"
-    if info.until is not None and ctx.as_of >= info.until:
-        why = f": {info.notes}" if info.notes else ""
-        return f"{mechanism.value} no longer counts under the {name} from {info.until}{why}"
-    if info.requires and (info.requires_from is None or ctx.as_of >= info.requires_from):
-        missing = [f"transfer.{path}: {str(value).lower()}" for path, value in info.requires.items()
-                   if _field(t.flow.transfer, path) != value]
-        if missing:
-            return f"{mechanism.value} counts under the {name} only with {', '.join(missing)}"
-    return None
+    """Why the transfer has no mechanism its regime knows, or one not yet available; None when
+    it has one (whose other defects are the other rules' findings)."""
+    c = choice(ctx, t)
+    if c.mechanism is None:
+        return c.problem
+    return regime_condition_problem(ctx.rulebook, t, c.mechanism, ctx.as_of)
 
 
-def _field(block: object, path: str) -> object:
-    """A dotted field of the flow's `transfer` block (`scc.swiss_amendments`), None when absent."""
-    for part in path.split("."):
-        block = getattr(block, part, None)
-    return block
+def _art46_tool(ctx: Context, t: Transfer) -> bool:
+    """The transfer relies on an Art. 46/47 tool (SCCs, IDTA, UK Addendum, BCRs, ad-hoc clauses,
+    codes, certification) that its regime recognises."""
+    c = choice(ctx, t)
+    return c.kind == "safeguard"
+
+
+def _p2c_without_eea_data(ctx: Context, t: Transfer) -> bool:
+    """A processor returning data to a controller (SCC Module Four, p2c) that does not combine it
+    with personal data it collected in the regime's area: Clause 14 (the transfer-impact
+    assessment) applies to Module Four only in that case (Decision 2021/914, Annex, Clause 14,
+    Module Four), and with it the supplementary measures."""
+    if t.exporter_role is not Role.PROCESSOR or t.importer_role is not Role.CONTROLLER:
+        return False
+    return not ctx.view.combines_area_data(t)
 
 
 def _describe(ctx: Context, t: Transfer) -> str:
@@ -118,8 +121,8 @@ def _flows_with(ctx: Context, kinds: Iterable[str] = (), mechanisms: Iterable[Me
     book = ctx.rulebook.mechanisms
     out = []
     for flow in ctx.inventory.flows.values():
-        m = flow.transfer.mechanism if flow.transfer else None
-        if m is not None and (m in wanted or book[m].kind in wanted_kinds):
+        declared = flow.transfer.mechanisms if flow.transfer else ()
+        if any(m in wanted or book[m].kind in wanted_kinds for m in declared):
             out.append(flow)
     return out
 
@@ -171,12 +174,14 @@ def _months_between(earlier: dt.date, later: dt.date) -> int:
 def tia_required(ctx: Context, t: Transfer) -> bool:
     """The transfer needs a transfer-impact assessment: a restricted transfer to a non-adequate
     destination on an Art. 46/47 tool that counts under its regime (EDPB Recommendations
-    01/2020, step 3). TRF-004 and `flowaudit tia` both ask this one question."""
-    if t.adequate or t.mechanism is None or ctx.rulebook.mechanisms[t.mechanism].kind != "safeguard":
+    01/2020, step 3) — never adequacy, never an Art. 49 derogation — except a processor's p2c
+    return not combined with data it collected in the area (Decision 2021/914, Clause 14,
+    Module Four). TRF-004 and `flowaudit tia` both ask this one question."""
+    if t.adequate or not _art46_tool(ctx, t) or mechanism_problem(ctx, t) is not None:
         return False
     if not ctx.rulebook.regimes[t.regime].tia_required:
         return False  # LGPD: Resolution CD/ANPD 19/2024 asks for no transfer-impact assessment
-    return mechanism_problem(ctx, t) is None
+    return not _p2c_without_eea_data(ctx, t)
 
 
 @rule("TRF-004", title="Transfers on Art. 46/47 safeguards have a current transfer-impact assessment",
@@ -193,13 +198,18 @@ flows:
     transfer: {mechanism: scc, scc: {module: c2p, version: 2021}}   # no tia: fires
 """)
 def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
-    """A restricted transfer to a non-adequate destination under an Art. 46/47 safeguard (SCCs,
-    BCRs, ad-hoc clauses, codes, certification; for the UK also the IDTA and the Addendum) with
-    no TIA, a TIA older than the limit (24 months by default; EDPB Rec. 01/2020 asks to
+    """A restricted transfer to a non-adequate destination that relies on an Art. 46/47 tool
+    (SCCs, BCRs, ad-hoc clauses, codes, certification; for the UK the IDTA and the Addendum) —
+    never adequacy, never an Art. 49 derogation (it is an exception, not a safeguard whose
+    effectiveness is assessed: EDPB Recommendations 01/2020 para 25) — with no TIA, a TIA older than the limit (24 months by default; EDPB Rec. 01/2020 asks to
     re-evaluate at appropriate intervals), an outcome `measures-required` with no `measures`,
-    or an outcome `not-acceptable` (critical: Schrems II, C-311/18, requires suspension)."""
+    or an outcome `not-acceptable` (critical: Schrems II, C-311/18, requires suspension).
+    A processor's return to its controller (SCC Module Four, p2c) needs a TIA only when the
+    processor combines the data with personal data it collected in the regime's area
+    (Decision 2021/914, Annex, Clause 14, Module Four; see `InventoryView.combines_area_data`)."""
     if not tia_required(ctx, t):
         return None
+    assert t.mechanism is not None  # an Art. 46/47 tool was chosen
     transfer = t.flow.transfer
     tia = transfer.tia if transfer else None
     limit = ctx.config.limits.get("tia_max_age_months", ctx.rulebook.tia_max_age_months)
@@ -220,30 +230,31 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
     return None
 
 
-@rule("TRF-005", title="Art. 49 derogations are used only for occasional transfers", severity=Severity.HIGH,
-      legal=("GDPR Art. 49(1)", "EDPB Guidelines 2/2018"), subject="flow",
-      over=lambda ctx: _flows_with(ctx, kinds=["derogation"]),
-      remediation="Put an Art. 46 safeguard (SCCs, BCRs) in place for regular transfers; keep derogations "
-                  "for occasional, non-repetitive ones.",
+@rule("TRF-005", title="Art. 49 derogations are used only where they are available", severity=Severity.HIGH,
+      legal=("GDPR Art. 49(1)", "GDPR Recital 111", "EDPB Guidelines 2/2018"), subject="flow",
+      over=chapter_v_transfers,
+      remediation="Put an Art. 46 safeguard (SCCs, BCRs; the IDTA or the UK Addendum for UK data) in place for "
+                  "regular transfers; keep derogations for occasional, non-repetitive ones.",
       example="""
 flows:
   - {id: to-partner, from: crm, to: partner, elements: [email], frequency: continuous,
      transfer: {mechanism: explicit-consent}}   # fires
 """)
-def derogation_not_occasional(ctx: Context, flow: Flow) -> Hit | None:
-    """A flow relies on an Art. 49(1) derogation and its `frequency` is not `occasional`: the
-    EDPB reads the derogations restrictively, as exceptions for occasional and non-repetitive
-    transfers (Guidelines 2/2018, section 1)."""
-    if flow.frequency.value == "occasional":
+def derogation_not_available(ctx: Context, t: Transfer) -> Hit | None:
+    """A restricted transfer under the EU or UK GDPR relies on an Art. 49(1) derogation (no
+    valid adequacy or Art. 46 safeguard is declared beside it) that is not available for its
+    frequency: `contract-necessity`, `legal-claims` or `compelling-legitimate-interests` on a flow
+    that is not `occasional` (Recital 111; Art. 49(1) second subparagraph: "not repetitive"), or
+    `explicit-consent` for a `continuous` flow (EDPB Guidelines 2/2018 §2.1: the derogations are
+    exceptions, not for systematic transfers). `vital-interests`, `public-interest` and
+    `public-register` have no such limit. Which regimes apply the limit is rulebook data: the
+    Swiss FADP (Art. 17) and the LGPD (Art. 33) do not."""
+    c = choice(ctx, t)
+    if c.kind != "derogation" or c.mechanism is None or c.problem is None:
         return None
-    regimes = {t.regime for t in ctx.view.transfers_of(flow)} or set(ctx.view.regimes_of_flow(flow))
-    if not any(ctx.rulebook.regimes[r].derogations_occasional_only for r in regimes):
-        return None  # FADP Art. 17 and LGPD Art. 33 set no "occasional" limit on their exceptions
-    transfer = flow.transfer
-    assert transfer is not None and transfer.mechanism is not None  # `over` picked it by its mechanism
-    mechanism = transfer.mechanism
-    return hit(flow, f"relies on the Art. 49 derogation {mechanism.value} for a {flow.frequency.value} transfer",
-               mechanism=mechanism.value, frequency=flow.frequency.value)
+    return hit(t, f"{_describe(ctx, t)} relies on the Art. 49 derogation {c.mechanism.value} for a "
+                  f"{t.flow.frequency.value} transfer: {c.problem}",
+               **_details(t, mechanism=c.mechanism.value, frequency=t.flow.frequency.value))
 
 
 @rule("TRF-006", title="Data claimed anonymised before transfer is anonymous", severity=Severity.HIGH,
@@ -297,31 +308,35 @@ def onward_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
                **_details(t, path=path, path_length=t.path_length, scc_module=_suggested_module(ctx, t)))
 
 
-@rule("TRF-008", title="SCCs are the 2021 version", severity=Severity.HIGH,
-      legal=("Commission Implementing Decision (EU) 2021/914 Art. 4",), subject="flow",
-      over=lambda ctx: _flows_with(ctx, mechanisms=[Mechanism.SCC]),
-      remediation="Replace the old clauses with the 2021 SCCs (Decision 2021/914) and the right module.",
+@rule("TRF-008", title="SCCs are a version that still counts for the regime of the data", severity=Severity.HIGH,
+      legal=("Commission Implementing Decision (EU) 2021/914 Art. 4",
+             "UK IDTA and Addendum transitional provisions (DPA 2018 s. 119A)"), subject="flow",
+      over=chapter_v_transfers,
+      remediation="Replace the old clauses: the 2021 SCCs (Decision 2021/914, right module) for EU data; the "
+                  "IDTA, or the 2021 SCCs with the UK Addendum, for UK data.",
       example="""
 flows:
   - {id: to-us, from: crm, to: us-host, elements: [email],
      transfer: {mechanism: scc, scc: {module: c2p, version: 2010}}}   # fires
 """)
-def scc_outdated(ctx: Context, flow: Flow) -> Hit | None:
-    """SCCs of a version before 2021 (2001, 2004, 2010). Decision 2021/914 Art. 4: the old sets
-    could not be signed after 2021-09-27 and lost all effect on 2022-12-27. Before that date
-    (`--as-of` in the past) a contract signed in time was still valid, and the rule stays quiet."""
-    scc = flow.transfer.scc if flow.transfer else None
-    if scc is None or scc.version is None or scc.version >= 2021:
+def scc_outdated(ctx: Context, t: Transfer) -> Hit | None:
+    """A restricted transfer to a non-adequate destination relies on SCCs of a version before 2021
+    (2001, 2004, 2010) that have lapsed for the regime of its data on the as-of date. EU data
+    (Decision 2021/914 Art. 4): signed after 2021-09-27, or relied on from 2022-12-27. UK data
+    (transitional provisions of the IDTA and the Addendum): signed after 2022-09-21, or relied on
+    from 2024-03-21. A contract signed in time is still valid before those dates, and the rule
+    stays quiet; another valid mechanism declared beside the old clauses counts instead."""
+    if t.adequate:
         return None
-    version = ctx.rulebook.scc_versions[scc.version]
-    if version.void_from and ctx.as_of >= version.void_from:
-        why = f"lost all effect on {version.void_from}"
-    elif version.no_new_after and scc.signed and scc.signed > version.no_new_after:
-        why = f"could not be signed after {version.no_new_after} (signed {scc.signed})"
-    else:
+    c = choice(ctx, t)
+    if c.mechanism is not Mechanism.SCC or c.problem is None:
         return None
-    return hit(flow, f"relies on the {scc.version} SCCs ({version.decision}), which {why}",
-               version=scc.version, decision=version.decision)
+    terms = t.flow.transfer
+    version = terms.scc.version if terms and terms.scc else None
+    if version is None or version >= 2021:
+        return None
+    decision = ctx.rulebook.scc_versions[version].decision
+    return hit(t, f"{_describe(ctx, t)}: {c.problem}", **_details(t, version=version, decision=decision))
 
 
 @rule("TRF-009", title="BCRs bind both parties", severity=Severity.HIGH, legal=("GDPR Art. 47(1)",),
@@ -335,7 +350,8 @@ flows:
 """)
 def bcr_outside_group(ctx: Context, flow: Flow) -> Hit | None:
     """A flow relies on `bcr`, but its exporter and importer are not both members of the same
-    `bcr_group`: binding corporate rules bind only the group that adopted them."""
+    `bcr_group`: binding corporate rules bind only the group that adopted them. (With several
+    mechanisms declared, this is reported whenever BCRs are among them.)"""
     exporter, importer, _ = ctx.view.parties(flow)
     if exporter is None or importer is None:
         return None
@@ -358,18 +374,27 @@ flows:
 """)
 def special_data_without_measures(ctx: Context, t: Transfer) -> Hit | None:
     """A restricted transfer to a non-adequate destination carries special-category (Art. 9)
-    or criminal (Art. 10) data and its `measures` are empty, whatever the mechanism."""
+    or criminal (Art. 10) data, its `measures` are empty, and it relies on an Art. 46/47 tool,
+    or on an Art. 49 derogation that is not available for it (TRF-005). Supplementary measures
+    belong to the Art. 46 tools (EDPB Recommendations 01/2020): a valid, occasional derogation
+    needs none, and a flow with no mechanism at all is TRF-001's finding. A processor's p2c
+    return that needs no TIA (Clause 14, Module Four) needs no measures either."""
     if t.adequate or not ctx.rulebook.regimes[t.regime].tia_required:
         return None  # supplementary measures follow from the assessment a regime asks for (not LGPD)
+    c = choice(ctx, t)
+    if not (c.kind == "safeguard" or (c.kind == "derogation" and c.problem is not None)):
+        return None
+    if _p2c_without_eea_data(ctx, t):
+        return None
     sensitive = [e.id for e in t.elements if e.special or e.criminal]
     if not sensitive:
         return None
     if t.flow.transfer and t.flow.transfer.measures:
         return None
     return hit(t, f"{_describe(ctx, t)} carries {', '.join(sensitive)} with no supplementary measures",
-               **_details(t, sensitive=sensitive))
+               **_details(t, sensitive=sensitive, mechanism=c.mechanism.value if c.mechanism else None))
 
 
 RULES = (first_hop_without_mechanism, adequacy_does_not_apply, scc_module_mismatch, tia_problem,
-         derogation_not_occasional, anonymisation_does_not_hold, onward_without_mechanism, scc_outdated,
+         derogation_not_available, anonymisation_does_not_hold, onward_without_mechanism, scc_outdated,
          bcr_outside_group, special_data_without_measures)
