@@ -23,11 +23,11 @@ SPEC = ROOT.parent / "shared" / "SPEC.md"
 
 # SPEC §4, the rule catalogue: the contract.
 SPEC_RULES = {
-    "PUR-001", "PUR-002", "PUR-003", "SPC-001", "CHD-001",
+    "PUR-001", "PUR-002", "PUR-003", "PUR-004", "SPC-001", "CHD-001",
     "MIN-001", "MIN-002", "MIN-003", "MIN-004",
     "TRF-001", "TRF-002", "TRF-003", "TRF-004", "TRF-005", "TRF-006", "TRF-007", "TRF-008", "TRF-009", "TRF-010",
     "TPX-001", "TPX-002", "TPX-003", "TPX-004", "TPX-005",
-    "GOV-001", "GOV-002", "SEC-001", "PIPL-001", "PIPL-002",
+    "GOV-001", "GOV-002", "SEC-001", "PIPL-001", "PIPL-002", "PIPL-003",
 }
 SUBJECT_KINDS = {"organisation", "subject", "element", "purpose", "system", "flow"}
 

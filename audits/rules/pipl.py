@@ -297,3 +297,4 @@ def pipl_basis_missing(ctx: Context, purpose: Purpose) -> Hit | None:
 
 
 RULES = (pipl_mechanism_insufficient, separate_consent_missing, pipl_basis_missing)
+FAMILIES = {"PIPL": "China"}
