@@ -57,14 +57,14 @@ class Art30Record(ReportBase):
     def controller_block(self) -> list[tuple[str, str]]:
         """Art. 30(1)(a): the controller, its representative, its DPO, the joint controllers."""
         me = self.controller
-        rep = me.representative
+        reps = me.representatives
         dpo = me.dpo
         joint = sorted((o for o in self.inventory.organisations.values() if o.relation is Relation.JOINT_CONTROLLER),
                        key=lambda o: o.id)
         return [
             ("Controller", f"{me.name} ({country_name(me.country)}, {me.country})"),
             ("Contact details", me.contact or "not recorded"),
-            ("Representative (Art. 27)", f"{rep.name} ({country_name(rep.country)})" if rep else "none recorded"),
+            ("Representative (Art. 27)", join(f"{r.name} ({country_name(r.country)})" for r in reps) or "none recorded"),
             ("Data protection officer", join((dpo.name, dpo.email), ", ") if dpo else "none recorded"),
             ("Joint controllers", join(f"{o.name} ({o.country})" + (f", {o.contact}" if o.contact else "")
                                         for o in joint) or "none"),
@@ -184,8 +184,8 @@ class Art30Record(ReportBase):
             owner = orgs.get(purpose.on_behalf_of or "")
             if owner is not None:
                 controller = f"{owner.name} ({country_name(owner.country)})" + (f", {owner.contact}" if owner.contact else "")
-                rep_dpo = join((f"representative: {owner.representative.name} ({owner.representative.country})"
-                                if owner.representative else None,
+                rep_dpo = join(("representative: " + join(f"{r.name} ({r.country})" for r in owner.representatives)
+                                if owner.representatives else None,
                                 f"DPO: {join((owner.dpo.name, owner.dpo.email), ', ')}" if owner.dpo else None))
             else:
                 controller, rep_dpo = "not recorded (on_behalf_of)", ""

@@ -11,7 +11,6 @@ from ..findings import Hit, Severity, hit
 from ..mechanisms import regime_name
 from .minimisation import all_anonymised
 
-
 # Regimes whose Art. 27 reaches a controller through targeting (GDPR and UK GDPR Art. 3(2));
 # a representative counts for the regime of its country.
 _ART_27_REGIMES = ("gdpr", "uk-gdpr")

@@ -51,7 +51,7 @@ class PiplVolumes:
 
     def required(self, export: PiplExport) -> tuple[int, str | None]:
         """The strongest mechanism among the classes the flow carries, and the class that decided."""
-        found = (0, None)
+        found: tuple[int, str | None] = (0, None)
         if export.sensitive_subjects and self.sensitive_level > found[0]:
             found = (self.sensitive_level, "sensitive")
         if export.other_subjects and self.other_level > found[0]:

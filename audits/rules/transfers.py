@@ -16,6 +16,7 @@ from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
 from ..mechanisms import Choice, choose, regime_condition_problem
 
+
 def chapter_v_transfers(ctx: Context) -> list[Transfer]:
     """Restricted transfers under the regimes with a Chapter V (GDPR, UK GDPR)."""
     law = ctx.rulebook
