@@ -6,18 +6,31 @@ from typing import Any
 
 from flowaudit.inventory.models import Category, Organisation, Purpose, System
 
+from ..dpia import purpose_subjects, screen
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
-from ..mechanisms import regime_name
 from .minimisation import all_anonymised
 
-# Regimes whose Art. 27 reaches a controller through targeting (GDPR and UK GDPR Art. 3(2));
-# a representative counts for the regime of its country.
+# Regimes whose Art. 27 reaches a controller through targeting (GDPR and UK GDPR Art. 3(2)), and
+# the Swiss FADP (Art. 14); a representative counts for the regime of its country.
 _ART_27_REGIMES = ("gdpr", "uk-gdpr")
+_FADP = "ch-fadp"
+
+
+def _fadp_high_risk(ctx: Context, subjects: set[str]) -> bool:
+    """FADP Art. 14(1): the processing of these subjects' data is large-scale, regular and high
+    risk: a purpose concerning them for which the DPIA screening (§9) says a DPIA is required."""
+    limit = ctx.config.limits.get("large_scale_subjects", 100_000)
+    for purpose in ctx.inventory.purposes.values():
+        if subjects & set(purpose_subjects(ctx.view, purpose)) and \
+                screen(ctx.view, purpose, limit).verdict == "required":
+            return True
+    return False
 
 
 @rule("GOV-001", title="A controller outside a regime's area that targets people there has a representative there",
-      severity=Severity.HIGH, legal=("GDPR Art. 3(2)", "GDPR Art. 27", "UK GDPR Art. 27"), subject="organisation",
+      severity=Severity.HIGH, legal=("GDPR Art. 3(2)", "GDPR Art. 27", "UK GDPR Art. 27", "FADP Art. 14"),
+      subject="organisation",
       over=lambda ctx: [ctx.view.controller],
       remediation="Designate in writing a representative established where the data subjects are: for the EU "
                   "GDPR in a member state (EEA), for the UK GDPR in the UK (`representative: [{name, country}, "
@@ -34,13 +47,16 @@ def representative_missing(ctx: Context, org: Organisation) -> Hit | None:
     the UK). One finding; `details.regimes` lists each regime missing one. Not where Art. 27(2)
     exempts: a public authority or body (b), or processing that is occasional and includes no
     special-category or criminal data at large scale (a) — read as every collection flow from
-    that area `occasional` and none carrying special-category or criminal data."""
+    that area `occasional` and none carrying special-category or criminal data. Under the Swiss
+    FADP (Art. 14) a private controller abroad needs a representative in Switzerland only for
+    regular, large-scale, high-risk processing of people there: collection flows not all
+    occasional, and a purpose concerning them for which the DPIA screening requires a DPIA."""
     if org.public_body:
         return None
     law = ctx.rulebook
     subjects = ctx.inventory.subjects
     missing: dict[str, list[str]] = {}
-    for regime in _ART_27_REGIMES:
+    for regime in (*_ART_27_REGIMES, _FADP):
         if regime not in law.regime_ids:
             continue
         area = law.area(regime, ctx.as_of)
@@ -55,13 +71,17 @@ def representative_missing(ctx: Context, org: Organisation) -> Hit | None:
         elements = ctx.inventory.elements
         exempt = all(f.frequency.value == "occasional"
                      and not any(elements[e].special or elements[e].criminal for e in f.elements) for f in flows)
+        if regime == _FADP:
+            # FADP Art. 14: only for regular (not occasional), large-scale, high-risk processing
+            exempt = all(f.frequency.value == "occasional" for f in flows) or \
+                not _fadp_high_risk(ctx, {f.from_ for f in flows})
         if exempt:
             continue
         missing[regime] = sorted({f.from_ for f in flows})
     if not missing:
         return None
     regimes = list(missing)
-    where = "; ".join(f"{regime_name(r)} ({', '.join(s)})" for r, s in missing.items())
+    where = "; ".join(f"{ctx.rulebook.regime_short_name(r)} ({', '.join(s)})" for r, s in missing.items())
     elsewhere = [f"{r.name} ({r.country})" for r in org.representatives]
     also = f"; its representative {', '.join(elsewhere)} does not count there" if elsewhere else ""
     return hit(org, f"'{org.name}' ({org.country}) targets people where it has no establishment and no Art. 27 "

@@ -9,7 +9,6 @@ from flowaudit.inventory.models import Flow, LegalBasis, Purpose, Role
 from ..dpia import screen
 from ..engine import Context, rule
 from ..findings import Hit, Severity, hit
-from ..mechanisms import regime_name
 
 
 def _purposes(ctx: Context) -> list[Purpose]:
@@ -165,7 +164,7 @@ def foreign_legal_obligation(ctx: Context, purpose: Purpose) -> Hit | None:
     outside = [r for r in _regimes_of_purpose(ctx, purpose) if purpose.law not in ctx.rulebook.area(r, ctx.as_of)]
     if not outside:
         return None
-    names = ", ".join(regime_name(r) for r in outside)
+    names = ", ".join(ctx.rulebook.regime_short_name(r) for r in outside)
     return hit(purpose, f"'{purpose.name}' rests on {purpose.legal_basis.value} under the law of {purpose.law}, "
                         f"which is no basis for data under the {names} (Art. 6(3))",
                law=purpose.law, regimes=outside)
