@@ -44,14 +44,13 @@ def frames(result: AuditResult) -> dict[str, pd.DataFrame]:
     for f in sorted(inv.flows.values(), key=lambda f: f.id):
         exporter, importer = view.operator(f.from_), view.operator(f.to)
         transfers = data.transfers_by_flow.get(f.id, [])
-        mechanism = f.transfer.mechanism if f.transfer else None
         flows.append({
             "flow": f.id, "from": f.from_, "from_kind": view.kind(f.from_), "to": f.to, "to_kind": view.kind(f.to),
             "exporter": exporter.id if exporter else None, "importer": importer.id if importer else None,
             "to_countries": list(view.countries(f.to)), "elements": list(f.elements), "purposes": list(f.purposes),
             "frequency": f.frequency.value, "volume": f.volume,
-            "mechanism": ([m.value for m in mechanism] if isinstance(mechanism, list)
-                          else mechanism.value if mechanism is not None else None),
+            # one mechanism or several ("scc,uk-addendum"): always text, so the column has one type
+            "mechanism": ",".join(m.value for m in f.transfer.mechanisms) or None if f.transfer else None,
             "restricted": bool(transfers), "regimes": sorted({t.regime for t in transfers}),
             "status": data.flow_status(f.id),
             "findings": [x.rule for x in data.findings_by_subject.get(f.id, ()) if not x.waived],
