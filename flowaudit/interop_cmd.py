@@ -91,6 +91,44 @@ def import_fides_cmd(path: Path, out_dir: Path, country: str | None) -> None:
     _summary(result, out_dir)
 
 
+@import_group.command("ropa")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path),
+              help="New folder for the inventory YAML and import-report.md.")
+@click.option("--into", "into", type=click.Path(path_type=Path),
+              help="Apply the edits in flowaudit's own ropa.xlsx to this inventory (comments kept), print the diff.")
+@click.option("--country", help="Where the controller is established (ISO code), when the workbook does not say.")
+@_translate
+def import_ropa_cmd(path: Path, out_dir: Path | None, into: Path | None, country: str | None) -> None:
+    """Import a record-of-processing workbook: the ICO controller/processor template or flowaudit's ropa.xlsx."""
+    if (out_dir is None) == (into is None):
+        raise click.UsageError("give either -o DIR (a new inventory) or --into INVENTORY (apply the edits)")
+    if into is not None:
+        from flowaudit.diff import render_text
+        from flowaudit.interop.ropa_edit import apply_ropa
+
+        applied = apply_ropa(path, into)
+        for line in applied.changes:
+            click.echo(f"applied: {line}")
+        for line in applied.not_applied:
+            click.echo(f"not applied: {line}")
+        if applied.diff is None:
+            click.echo(f"{into}: the workbook says what the inventory says; nothing to apply")
+            return
+        for p in applied.files:
+            click.echo(f"wrote {p}")
+        applied.diff["old"] = {"label": f"{into} (before)"}
+        applied.diff["new"] = {"label": f"{into} (with {path.name})"}
+        click.echo(render_text(applied.diff), nl=False)
+        return
+    from flowaudit.interop.ropa_in import import_ropa
+
+    assert out_dir is not None
+    result = import_ropa(path, country=country)
+    _write_into(result, out_dir)
+    _summary(result, out_dir)
+
+
 EXPORT_FORMATS = ("dpv", "fides", "graphml", "csv", "parquet")
 
 
