@@ -21,7 +21,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -130,7 +132,12 @@ def match_heading(text: Any) -> str | None:
     """The field a column heading names, or None."""
     if text is None:
         return None
-    heading = _norm(str(text))
+    return _match(str(text))
+
+
+@lru_cache(maxsize=4096)
+def _match(text: str) -> str | None:
+    heading = _norm(text)
     if not heading:
         return None
     for name, variants in _NORMED.items():
@@ -139,9 +146,15 @@ def match_heading(text: Any) -> str | None:
     best, score = None, 0.0
     for name, variants in _NORMED.items():
         for v in variants:
-            ratio = difflib.SequenceMatcher(None, heading, v).ratio()
             if len(v) >= 12 and len(heading) >= 12 and (heading.startswith(v) or v.startswith(heading)):
-                ratio = max(ratio, 0.9)
+                ratio = 0.9
+            elif abs(len(v) - len(heading)) > 0.3 * max(len(v), len(heading)):
+                continue  # too different in length to be a rewording
+            else:
+                matcher = difflib.SequenceMatcher(None, heading, v)
+                if matcher.real_quick_ratio() < 0.85 or matcher.quick_ratio() < 0.85:
+                    continue
+                ratio = matcher.ratio()
             if ratio > score:
                 best, score = name, ratio
     return best if score >= 0.85 else None
@@ -181,7 +194,7 @@ def read_workbook(path: Path) -> Workbook:
         raise ImportError_(f"{path}: no such file")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+    except (InvalidFileException, OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ImportError_(f"{path}: not an Excel workbook (.xlsx): {exc}") from None
     sheets: list[Sheet] = []
     labels: dict[str, tuple[str, Any]] = {}
@@ -366,8 +379,10 @@ class _Builder:
         return None
 
     def controller(self) -> dict[str, Any]:
+        # the organisation that keeps the record: the controller, or the processor (its own
+        # Art. 30(2) record)
         found = self.label("controller", "name and contact details of controller", "name of controller",
-                           "organisation name")
+                           "name and contact details of processor", "organisation name")
         name_text = text(found[1]) if found else ""
         code = None
         m = re.search(r"\(([^()]*)\)\s*$", name_text)
