@@ -105,7 +105,7 @@ def _same(a: Any, b: Any) -> bool:
 def apply_ropa(book_path: str | Path, inventory: str | Path) -> Applied:
     from flowaudit.api import audit
     from flowaudit.diff import compare
-    from flowaudit.register import splice
+    from flowaudit.inventory.edit import append_entry
 
     book = read_workbook(Path(book_path))
     if not book.flowaudit:
@@ -206,8 +206,7 @@ def apply_ropa(book_path: str | Path, inventory: str | Path) -> Applied:
         for _, section, index, key, value in file_edits:
             texts[path] = set_field(texts[path], section, index, key, value)
     for path, section, entry in appends:
-        new_bytes, _ = splice(texts[path].encode("utf-8"), section, entry)
-        texts[path] = new_bytes.decode("utf-8")
+        texts[path], _ = append_entry(texts[path], section, entry)
     changed = sorted({e[0] for e in edits} | {a[0] for a in appends})
     after = _validated(root, sources, {p: texts[p] for p in changed}, config)
     for path in changed:

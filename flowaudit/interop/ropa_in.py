@@ -481,7 +481,10 @@ class _Builder:
     def row(self, sheet: Sheet, row: int, values: dict[str, Any], me: dict[str, Any], system: dict[str, Any]) -> None:
         purpose_text = text(values.get("purpose"))
         if not purpose_text:
-            if any(not is_none(v) for v in values.values()):
+            filled = [v for v in values.values() if not is_none(v)]
+            if len(filled) == 1 and isinstance(filled[0], str) and len(filled[0]) > 40:
+                return  # a note across the table ("No processing on behalf of other controllers: …")
+            if filled:
                 raise ImportError_(f"{where(self.book, sheet, row, 'purpose')}: empty, but the row has other "
                                    "values: every processing activity needs its purpose")
             return
