@@ -1,18 +1,21 @@
 """The rule catalogue: the core rule modules listed explicitly, in documentation order, then
 each regime's own module, named by its folder in the rulebook (`rules:` in its regime.yaml).
 
-Nothing registers itself by being imported: a regime's module is imported because its
-folder names it, and its `RULES` and `FAMILIES` are read from it.
+Nothing registers itself by being imported: a regime's module is imported because its folder
+names it. A module's rules are the `Rule` objects it defines (collected here, so a rule cannot
+be dropped by forgetting to list it), and a regime module's `FAMILIES` names its families.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
+from collections.abc import Iterable
 from types import ModuleType
 
 from flowaudit.inventory.errors import FlowauditError
 
-from .engine import Rule
+from .rule import Rule
 from .rulebook import Rulebook, default_rulebook
 from .rules import governance, minimisation, observed, purposes, third_parties, transfers
 
@@ -29,6 +32,13 @@ CORE_FAMILIES = {
 }
 
 
+def rules_of(module: ModuleType) -> tuple[Rule, ...]:
+    """The rules a module defines (not those it imports from another module), by id."""
+    found = {id(v): v for v in vars(module).values()
+             if isinstance(v, Rule) and getattr(v.check, "__module__", None) == module.__name__}
+    return tuple(sorted(found.values(), key=lambda r: r.id))
+
+
 def regime_modules(rulebook: Rulebook) -> dict[str, ModuleType]:
     """Per regime with rules of its own, its module: `rules: pipl` is flowaudit.audits.rules.pipl;
     a dotted name is imported as written (a regime kept outside flowaudit)."""
@@ -42,48 +52,67 @@ def regime_modules(rulebook: Rulebook) -> dict[str, ModuleType]:
         except ImportError as exc:
             raise FlowauditError(f"rulebook: {regime.id}/regime.yaml names rule module {regime.rules!r}, "
                                  f"which cannot be imported: {exc}") from exc
-        if not isinstance(getattr(module, "RULES", None), tuple):
-            raise FlowauditError(f"rule module {name} of regime {regime.id} has no RULES tuple")
+        if not rules_of(module):
+            raise FlowauditError(f"rule module {name} of regime {regime.id} defines no rule")
         out[regime.id] = module
     return out
 
 
+def _collect(modules: Iterable[ModuleType]) -> tuple[Rule, ...]:
+    seen: dict[str, Rule] = {}
+    for module in modules:
+        for r in rules_of(module):
+            if r.id in seen:
+                raise FlowauditError(f"rule id {r.id} is defined twice ({seen[r.id].check.__module__}, "
+                                     f"{module.__name__})")
+            seen[r.id] = r
+    return tuple(sorted(seen.values(), key=lambda r: r.id))
+
+
 def build_catalogue(rulebook: Rulebook) -> tuple[tuple[Rule, ...], dict[str, str]]:
     """(rules sorted by id, family names) for the regimes the rulebook holds."""
-    rules: list[Rule] = [r for m in CORE_MODULES for r in m.RULES]
+    regimes = regime_modules(rulebook).values()
     families = dict(CORE_FAMILIES)
-    for module in regime_modules(rulebook).values():
-        rules.extend(module.RULES)
+    for module in regimes:
         families.update(getattr(module, "FAMILIES", {}))
-    ids = [r.id for r in rules]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise FlowauditError(f"rule ids declared twice: {', '.join(duplicates)}")
-    return tuple(sorted(rules, key=lambda r: r.id)), families
+    return _collect((*CORE_MODULES, *regimes)), families
 
 
 CATALOGUE, FAMILIES = build_catalogue(default_rulebook())
 # SPEC §10: rules whose evidence is observed traffic; `flowaudit observe` computes them, `audit` does not.
-OBSERVED: tuple[Rule, ...] = tuple(sorted(observed.RULES, key=lambda r: r.id))
+OBSERVED: tuple[Rule, ...] = rules_of(observed)
 FAMILIES = {**FAMILIES, "OBS": "Observed traffic"}
 BY_ID = {r.id: r for r in (*CATALOGUE, *OBSERVED)}
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """' (did you mean 'TRF-001'?)' for the closest known id, or ''."""
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_rule(pattern: str, rules: tuple[Rule, ...] = CATALOGUE, families: Iterable[str] | None = None, *,
+                 ids_only: bool = False) -> str | None:
+    """Why `pattern` names no rule (nor a family, unless `ids_only`: a waiver or a severity names
+    one rule), with the closest id; None when it does."""
+    known = {r.id for r in rules} | {r.id for r in OBSERVED}  # OBS ids may be named in any configuration
+    if pattern in known:
+        return None
+    if not ids_only and pattern in {r.family for r in rules} | set(FAMILIES if families is None else families):
+        return None
+    return f"unknown rule {pattern!r}{did_you_mean(pattern, known)}"
 
 
 def select(rules: tuple[Rule, ...], only: tuple[str, ...] = (), skip: tuple[str, ...] = (),
            families: dict[str, str] | None = None) -> tuple[Rule, ...]:
     """Rules by id or family prefix (`TRF`, `TRF-001`); unknown ids are an error."""
-    known = {r.id for r in rules} | {r.id for r in OBSERVED}  # OBS ids may be skipped in any configuration
-    family_names = {r.family for r in rules} | set(families if families is not None else FAMILIES)
 
     def matches(r: Rule, pattern: str) -> bool:
         return r.id == pattern or r.family == pattern
 
     for pattern in (*only, *skip):
-        if pattern not in known and pattern not in family_names:
-            import difflib
-
-            close = difflib.get_close_matches(pattern, sorted(known), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise FlowauditError(f"unknown rule {pattern!r}{hint}")
+        problem = unknown_rule(pattern, rules, families)
+        if problem is not None:
+            raise FlowauditError(problem)
     chosen = [r for r in rules if not only or any(matches(r, p) for p in only)]
     return tuple(r for r in chosen if not any(matches(r, p) for p in skip))

@@ -10,7 +10,7 @@
     [tool.flowaudit.limits]
     max_external_organisations = 5   # TPX-004
     max_countries = 3                # TPX-004
-    tia_max_age_months = 24          # TRF-004
+    tia_max_age_months = 24          # TRF-004 (default: the rulebook's, data/rulebook/gdpr/scc.yaml)
     large_scale_subjects = 100000    # DPIA screening and PUR-003: WP248's "large scale"
 
 A flowaudit.toml holds the same keys at its top level.
@@ -27,8 +27,10 @@ from flowaudit.inventory.errors import FlowauditError
 
 from .findings import Severity
 
-DEFAULT_LIMITS = {"max_external_organisations": 5, "max_countries": 3, "tia_max_age_months": 24,
+DEFAULT_LIMITS = {"max_external_organisations": 5, "max_countries": 3,
                   "large_scale_subjects": 100_000}
+# Limits a configuration may set; tia_max_age_months defaults to the rulebook's (one source).
+LIMIT_NAMES = (*DEFAULT_LIMITS, "tia_max_age_months")
 
 
 @dataclass
@@ -86,8 +88,8 @@ def _parse(table: dict[str, Any], path: Path) -> Config:
     except ValueError as exc:
         raise FlowauditError(f"{path}: {exc}; severities are {', '.join(s.value for s in Severity)}") from exc
     for name, value in (table.get("limits") or {}).items():
-        if name not in DEFAULT_LIMITS:
-            raise FlowauditError(f"{path}: unknown limit {name!r}; expected one of {sorted(DEFAULT_LIMITS)}")
+        if name not in LIMIT_NAMES:
+            raise FlowauditError(f"{path}: unknown limit {name!r}; expected one of {sorted(LIMIT_NAMES)}")
         if not isinstance(value, int) or value < 0:
             raise FlowauditError(f"{path}: limit {name} must be a non-negative integer")
         config.limits[name] = value

@@ -15,7 +15,7 @@ import sys
 from collections import defaultdict
 
 from .catalogue import CATALOGUE, FAMILIES, OBSERVED
-from .engine import Rule
+from .rule import Rule
 
 REGENERATE = "python -m flowaudit.audits.docs > docs/rules.md"
 
@@ -39,6 +39,7 @@ def _render_rule(rule: Rule) -> list[str]:
     out.append(f"- **Default severity:** {rule.severity.value}")
     out.append(f"- **Subject:** {rule.subject}")
     out.append(f"- **Legal basis:** {'; '.join(rule.legal)}")
+    out.append(f"- **Checks:** {rule.over.description} (selector `{rule.over.name}`)")
     out.append("")
     out.append("**Fires when.** " + (_paragraphs(rule.doc)[0] if rule.doc else rule.title))
     for paragraph in _paragraphs(rule.doc)[1:]:

@@ -1,8 +1,8 @@
-"""The audit engine: rules declared with their metadata, run over the inventory view.
+"""The audit engine: the catalogue's rules (`audits.rule`) run over the inventory view.
 
 A rule is a small check with its ID, title, severity, legal references and remediation
-beside it. It iterates over items the view offers (flows, transfers, purposes, ...) and
-returns hits. The engine adds metadata, keeps one finding per rule and subject, applies the
+beside it. Its selector names the items it checks (flows, transfers, purposes, ...) and its
+check returns hits. The engine adds metadata, keeps one finding per rule and subject, applies the
 configuration and the waivers, and turns a rule that raises into a finding naming the rule
 and the subject: never a silent pass.
 """
@@ -11,65 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import traceback
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from flowaudit.inventory.graph import InventoryView
 from flowaudit.inventory.validate import Inventory
 
+from . import catalogue
 from .config import Config
 from .findings import SEVERITIES, Finding, Hit, Severity, Waived
+from .rule import Context, Rule
 from .rulebook import Rulebook, default_rulebook
-
-Check = Callable[["Context", Any], "Hit | Iterable[Hit] | None"]
-
-
-@dataclass(frozen=True)
-class Rule:
-    id: str
-    title: str
-    severity: Severity
-    legal: tuple[str, ...]
-    remediation: str
-    subject: str  # the kind of subject its findings name
-    over: Callable[[Context], Iterable[Any]]
-    check: Check
-    doc: str
-    example: str
-
-    @property
-    def family(self) -> str:
-        return self.id.split("-")[0]
-
-
-def rule(rule_id: str, *, title: str, severity: Severity, legal: tuple[str, ...], remediation: str,
-         subject: str, over: Callable[[Context], Iterable[Any]], example: str = "") -> Callable[[Check], Rule]:
-    """Declare a rule; the module's RULES tuple lists it for the catalogue."""
-
-    def wrap(check: Check) -> Rule:
-        return Rule(rule_id, title, severity, legal, remediation, subject, over, check,
-                    (check.__doc__ or "").strip(), example.strip())
-
-    return wrap
-
-
-@dataclass
-class Context:
-    """What a rule's check reads: the view, the rulebook, the configuration, the as-of date."""
-
-    view: InventoryView
-    rulebook: Rulebook
-    config: Config
-
-    @property
-    def inventory(self) -> Inventory:
-        return self.view.inventory
-
-    @property
-    def as_of(self) -> dt.date:
-        return self.view.as_of
-
 
 @dataclass
 class AuditResult:
@@ -79,6 +32,7 @@ class AuditResult:
     findings: list[Finding]
     config: Config
     rules: tuple[Rule, ...]
+    rulebook: Rulebook  # the law it ran with: every report reads this one
     errors: list[Finding] = field(default_factory=list)
     unused_waivers: list[dict[str, Any]] = field(default_factory=list)
 
@@ -101,18 +55,16 @@ class AuditResult:
 def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Config | None = None,
               rulebook: Rulebook | None = None, only: Iterable[str] = (), skip: Iterable[str] = (),
               rules: tuple[Rule, ...] | None = None, regimes: Iterable[str] = ()) -> AuditResult:
-    from .catalogue import CATALOGUE, build_catalogue, select
-
     as_of = as_of or dt.date.today()
     config = config or Config()
     regimes = tuple(regimes)
     if regimes:  # audit only these regimes' data: their transfers and their own rules
         rulebook = (rulebook or default_rulebook()).restricted(regimes)
     if rulebook is None or rulebook is default_rulebook():
-        rulebook, catalogue, families = default_rulebook(), CATALOGUE, None
+        rulebook, available, families = default_rulebook(), catalogue.CATALOGUE, None
     else:  # another rulebook (another set of regime folders) brings its own regimes' rules
-        catalogue, families = build_catalogue(rulebook)
-    chosen = select(rules or catalogue, only=tuple(only), skip=tuple(skip) + tuple(config.skip),
+        available, families = catalogue.build_catalogue(rulebook)
+    chosen = catalogue.select(rules or available, only=tuple(only), skip=tuple(skip) + tuple(config.skip),
                     families=families)
     view = InventoryView(inventory, rulebook, as_of)
     context = Context(view, rulebook, config)
@@ -137,7 +89,7 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
     for f in errors:
         f.location = inventory.location(f.subject_id)
     findings = sorted(findings + errors, key=lambda f: f.sort_key)
-    return AuditResult(inventory, view, as_of, findings, config, chosen, errors, unused)
+    return AuditResult(inventory, view, as_of, findings, config, chosen, rulebook, errors, unused)
 
 
 def add_findings(result: AuditResult, extra: Iterable[Finding], rules: tuple[Rule, ...] = ()) -> AuditResult:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from importlib import resources
 from collections.abc import Iterable
+from importlib import resources
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -224,6 +224,9 @@ class Rulebook:
 
     def __init__(self, directory: Path = RULEBOOK_DIR):
         self.directory = directory
+        # memos of pure questions, kept on this object (small: regimes × dates × locations)
+        self._areas: dict[tuple[str, dt.date], frozenset[str]] = {}
+        self._regimes_of: dict[tuple[str, dt.date], frozenset[str]] = {}
         folders = sorted(p for p in directory.iterdir() if p.is_dir() and (p / "regime.yaml").is_file())
         try:
             regimes = []
@@ -278,6 +281,7 @@ class Rulebook:
         other.__dict__.pop("regime_ids", None)
         other.regimes = {r: found for r, found in self._all_regimes.items() if r in wanted}
         other.regions = {k: v for k, v in self.regions.items() if v == "all" or v in other.regimes}
+        other._regimes_of = {}  # its answers depend on the regimes kept (areas do not)
         return other
 
     def _mechanism_catalogue(self) -> dict[Mechanism, MechanismInfo]:
@@ -333,20 +337,29 @@ class Rulebook:
     def regime_ids(self) -> tuple[str, ...]:
         return tuple(self.regimes)
 
-    @lru_cache(maxsize=64)  # noqa: B019 - one Rulebook lives for the whole run (default_rulebook)
     def area(self, regime: str, as_of: dt.date) -> frozenset[str]:
         """Countries where `regime` applies on `as_of`."""
-        return frozenset(m.country for m in self._all_regimes[regime].members if m.applies(as_of))
+        key = (regime, as_of)
+        found = self._areas.get(key)
+        if found is None:
+            found = self._areas[key] = frozenset(m.country for m in self._all_regimes[regime].members
+                                                 if m.applies(as_of))
+        return found
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - as above: keeping that Rulebook alive is intended
     def regimes_of_location(self, location: str, as_of: dt.date) -> frozenset[str]:
         """Regimes that protect data collected from subjects located in a country or region."""
-        region = self.regions.get(location)
-        if region == "all":
-            return frozenset(r for r in self.regimes if self.area(r, as_of))
-        if region is not None:
-            return frozenset({region})
-        return frozenset(r for r in self.regimes if location in self.area(r, as_of))
+        key = (location, as_of)
+        found = self._regimes_of.get(key)
+        if found is None:
+            region = self.regions.get(location)
+            if region == "all":
+                found = frozenset(r for r in self.regimes if self.area(r, as_of))
+            elif region is not None:
+                found = frozenset({region})
+            else:
+                found = frozenset(r for r in self.regimes if location in self.area(r, as_of))
+            self._regimes_of[key] = found
+        return found
 
     def attaches_to_establishments(self, regime: str) -> bool:
         """GDPR/UK GDPR also cover data held by an establishment or system in the area (Art. 3(1));

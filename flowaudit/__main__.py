@@ -1,3 +1,3 @@
-from flowaudit.cli import main
+from flowaudit.cli import console_main
 
-main()
+console_main()

@@ -7,62 +7,24 @@ import datetime as dt
 import json
 import shutil
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 
 import click
 
 from flowaudit.audits import Severity, load_config
-from flowaudit.inventory import FlowauditError, InventoryError
+from flowaudit.inventory import FlowauditError
 
-SEVERITY_CHOICE = click.Choice([s.value for s in Severity], case_sensitive=False)
+from .cliutil import DATE, SEVERITY_CHOICE, atomic_write, guard, parser_choice, split_ids, tune_process
 
-
-class Date(click.ParamType):
-    name = "DATE"
-
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return dt.date.fromisoformat(value)
-        except ValueError:
-            self.fail(f"{value!r} is not an ISO 8601 date (YYYY-MM-DD)", param, ctx)
+# The names command modules used before they moved to `cliutil` (import them from there).
+_guard, _split, _atomic_write = guard, split_ids, atomic_write
+__all__ = ["DATE", "SEVERITY_CHOICE", "console_main", "main"]
 
 
-DATE = Date()
-
-
-def _fail(problems: Iterable[str], code: int = 2) -> None:
-    for line in problems:
-        click.echo(line, err=True)
-    sys.exit(code)
-
-
-def _guard(func):  # type: ignore[no-untyped-def]
-    """The one boundary where library errors become messages and exit codes."""
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        try:
-            return func(*args, **kwargs)
-        except InventoryError as exc:
-            count = len(exc.problems)
-            _fail([*map(str, exc.problems), f"{count} problem{'s' if count != 1 else ''}"])
-        except FlowauditError as exc:
-            _fail([f"error: {exc}"])
-        except BrokenPipeError:
-            sys.exit(0)
-        except OSError as exc:  # an output path that cannot be written (a folder, no permission, ...)
-            target = exc.filename2 or exc.filename  # os.replace(temporary, target) names the target second
-            _fail([f"error: {f'{target}: ' if target else ''}{exc.strerror or exc}"])
-
-    return wrapper
-
-
-def _split(values: Iterable[str]) -> list[str]:
-    return [v.strip() for value in values for v in value.split(",") if v.strip()]
+def console_main() -> None:
+    """The `flowaudit` executable: process tuning, then the command group."""
+    tune_process()
+    main()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -73,12 +35,12 @@ def main() -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
-@_guard
+@guard
 def validate(path: Path) -> None:
     """Check the inventory at PATH: shapes, references, unique ids. Exit 0 valid, 2 invalid."""
     from flowaudit.api import load
 
-    inv = load(path)
+    inv = load(path, parser=parser_choice())
     click.echo(f"{path}: valid ({len(inv.organisations)} organisations, {len(inv.subjects)} subjects, "
                f"{len(inv.elements)} elements, {len(inv.purposes)} purposes, {len(inv.systems)} systems, "
                f"{len(inv.flows)} flows, {len(inv.waivers)} waivers)")
@@ -86,14 +48,14 @@ def validate(path: Path) -> None:
 
 @main.command()
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
-@_guard
+@guard
 def schema(output: Path | None) -> None:
     """Print the JSON Schema of an inventory file, for editors (yaml-language-server)."""
     from flowaudit.inventory.schema import json_schema
 
     text = json.dumps(json_schema(), indent=2) + "\n"
     if output:
-        _atomic_write(output, text)
+        atomic_write(output, text)
     else:
         click.echo(text, nl=False)
 
@@ -113,7 +75,7 @@ REGIME_HELP = ("Audit only these regimes (ids from data/rulebook/: gdpr, uk-gdpr
 @click.option("--rule", "rules", multiple=True, help="Run only these rules (ids or families; repeat or comma-separate).")
 @click.option("--skip", "skips", multiple=True, help="Skip these rules (ids or families).")
 @click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
-@_guard
+@guard
 def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail_on: str | None,
           rules: tuple[str, ...], skips: tuple[str, ...], regimes: tuple[str, ...]) -> None:
     """Run the rules on the inventory at PATH. Exit 0 clean, 1 findings at or above --fail-on, 2 invalid."""
@@ -122,7 +84,8 @@ def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail
     from flowaudit.reports.text import render_lines, render_text
 
     config = load_config(path)
-    result = run(path, as_of, config=config, rules=_split(rules), skip=_split(skips), regimes=_split(regimes))
+    result = run(path, as_of, config=config, rules=split_ids(rules), skip=split_ids(skips),
+                 regimes=split_ids(regimes), parser=parser_choice())
     label = str(path)
     if fmt == "text" and output is None and sys.stdout.isatty():
         # a terminal: the table, as wide as the terminal; piped or to a file: one finding a line
@@ -132,36 +95,14 @@ def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail
     else:
         text = RENDERERS[fmt](result, label)
     if output:
-        _atomic_write(output, text)
+        atomic_write(output, text)
     else:
         click.echo(text, nl=False)
     threshold = Severity(fail_on) if fail_on else config.fail_on
     sys.exit(1 if result.failing(threshold) else 0)
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    import os
-    import tempfile
-
-    if str(path) == os.devnull:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-from flowaudit.observe_cmd import logs_options  # noqa: E402 - needs DATE above
+from flowaudit.observe_cmd import logs_options  # noqa: E402 - after the group's helpers
 
 
 @main.command()
@@ -171,7 +112,7 @@ from flowaudit.observe_cmd import logs_options  # noqa: E402 - needs DATE above
 @click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
 @click.option("--logs", multiple=True, help="Observed traffic (file, folder or glob; repeat): adds OBS findings, as `observe`.")
 @logs_options
-@_guard
+@guard
 def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str, ...], logs: tuple[str, ...],
            **observe_options) -> None:
     """Write ropa.xlsx, report.html, findings.json and dataflow.svg for the inventory at PATH."""
@@ -184,7 +125,7 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str,
     console = Console(stderr=True)
     stopped = f"report: nothing was changed in {out_dir} (any previous report there is whole)"
     with stoppable(stopped), console.status("loading and auditing the inventory…") as status:
-        result = run(path, as_of, config=load_config(path), regimes=_split(regimes))
+        result = run(path, as_of, config=load_config(path), regimes=split_ids(regimes), parser=parser_choice())
         if logs:
             from flowaudit.observe_cmd import with_observed
 
@@ -208,14 +149,16 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str,
 @click.option("--as-of", type=DATE, help="Law as it stood on DATE (default today).")
 @click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True,
               help="Show at most N flows (and N systems, organisations); 0 shows all.")
-@_guard
+@guard
 def lineage(path: Path, element: str, as_of: dt.date | None, limit: int) -> None:
     """Where ELEMENT comes from and goes, with countries and safeguards."""
     from flowaudit.api import load
+    from flowaudit.audits import default_rulebook
     from flowaudit.reports.lineage import render_lineage
 
-    inv = load(path)
-    click.echo(render_lineage(inv, element, as_of or dt.date.today(), limit=limit or None), nl=False)
+    inv = load(path, parser=parser_choice())
+    click.echo(render_lineage(inv, element, as_of or dt.date.today(), default_rulebook(), limit=limit or None),
+               nl=False)
 
 
 @main.command()
@@ -224,17 +167,16 @@ def lineage(path: Path, element: str, as_of: dt.date | None, limit: int) -> None
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot"]), default="svg", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default stdout for dot/svg).")
 @click.option("--as-of", type=DATE, help="Law as it stood on DATE (default today).")
-@_guard
+@guard
 def graph(path: Path, element: str | None, fmt: str, output: Path | None, as_of: dt.date | None) -> None:
     """Draw the data-flow diagram (graphviz), or one element's lineage."""
     from flowaudit.api import audit as run
     from flowaudit.reports.diagram import render_graph
 
-    result = run(path, as_of, config=load_config(path))
+    result = run(path, as_of, config=load_config(path), parser=parser_choice())
     data = render_graph(result, element=element, fmt=fmt)
     if output:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_bytes(data)
+        atomic_write(output, data)
         click.echo(str(output))
     elif fmt == "png":
         raise FlowauditError("PNG output needs -o FILE")
@@ -252,7 +194,7 @@ def graph(path: Path, element: str | None, fmt: str, output: Path | None, as_of:
               "drift into DIR/logs (for `observe`), and DIR/logs/planted.json.")
 @click.option("--logs-format", type=click.Choice(["parquet", "csv", "jsonl"]), multiple=True,
               help="Log format(s) [default: parquet]; each into DIR/logs/<format>/.")
-@_guard
+@guard
 def synth(out_dir: Path, flows: int, seed: int, shape: str, log_rows: int | None, logs_format: tuple[str, ...]) -> None:
     """Write a deterministic synthetic inventory of realistic shape (for benchmarks)."""
     from flowaudit.synth import synthesize

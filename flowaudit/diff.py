@@ -38,7 +38,7 @@ from typing import Any
 import click
 
 from flowaudit.audits import AuditResult, Severity, load_config
-from flowaudit.cli import DATE, SEVERITY_CHOICE, _atomic_write, _guard
+from flowaudit.cliutil import DATE, SEVERITY_CHOICE, atomic_write, guard
 from flowaudit.inventory import FlowauditError, Inventory, InventoryError
 from flowaudit.inventory.loader import read_files
 from flowaudit.inventory.validate import build_inventory
@@ -580,7 +580,7 @@ RENDERERS = {"text": render_text, "json": render_json, "markdown": render_markdo
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
 @click.option("--fail-on", type=SEVERITY_CHOICE, default=None,
               help="Exit 1 when a NEW unwaived finding is at or above this severity [default: always exit 0].")
-@_guard
+@guard
 def diff(old: str, new: str, subdir: str | None, fmt: str, as_of: dt.date | None, output: Path | None,
          fail_on: str | None) -> None:
     """What changed from OLD to NEW: entries, restricted transfers, findings new and resolved.
@@ -603,7 +603,7 @@ def diff(old: str, new: str, subdir: str | None, fmt: str, as_of: dt.date | None
         report = compare(old_result, new_result, old_side, new_side)
     text = RENDERERS[fmt](report)
     if output:
-        _atomic_write(output, text)
+        atomic_write(output, text)
     else:
         click.echo(text, nl=False)
     if fail_on and new_failing(report, Severity(fail_on)):

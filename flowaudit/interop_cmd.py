@@ -17,7 +17,8 @@ from pathlib import Path
 
 import click
 
-from flowaudit.cli import DATE, _guard
+from flowaudit.cliutil import DATE
+from flowaudit.cliutil import guard as _guard
 from flowaudit.interop.common import ImportError_, ImportResult
 from flowaudit.inventory import InventoryError
 

@@ -62,7 +62,9 @@ from typing import Any
 import click
 
 from flowaudit.audits import AuditResult, Finding, Severity, load_config
-from flowaudit.cli import DATE, SEVERITY_CHOICE, _guard, _split
+from flowaudit.cliutil import DATE, SEVERITY_CHOICE
+from flowaudit.cliutil import guard as _guard
+from flowaudit.cliutil import split_ids as _split
 from flowaudit.inventory import FlowauditError, Inventory, InventoryError
 from flowaudit.inventory.edit import append_entry, merged, update_entry
 from flowaudit.inventory.errors import Problem

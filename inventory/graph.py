@@ -95,7 +95,8 @@ class Transfer:
     first_hop: bool
     adequacy: tuple[Adequacy, ...]
     via_collection: bool = False  # collection into a processor's system abroad (SPEC §3)
-    _view: InventoryView | None = field(default=None, repr=False)
+    # No reference back to the view (its chain is `view.onward_path(transfer)`): a transfer
+    # kept by a caller does not keep a whole view alive.
 
     @property
     def mechanisms(self) -> tuple[Mechanism, ...]:
@@ -134,22 +135,6 @@ class Transfer:
     @property
     def country(self) -> str:
         return ", ".join(self.destination_countries)
-
-    @cached_property
-    def _path(self) -> tuple[list[str], int]:
-        assert self._view is not None
-        return self._view._path_to(self)
-
-    @property
-    def path(self) -> list[str]:
-        """Node ids from the first exporter's system to this flow's destination; a chain longer
-        than PATH_LIMIT nodes is cut in the middle, where PATH_CUT stands (see `path_length`)."""
-        return self._path[0]
-
-    @property
-    def path_length(self) -> int:
-        """The number of nodes on the whole chain, `path` before any cut."""
-        return self._path[1]
 
 
 @dataclass(frozen=True)
@@ -483,7 +468,7 @@ class InventoryView:
                 found.setdefault(flow.id, []).append(Transfer(
                     flow=flow, regime=regime, exporter=exporter, importer=importer,
                     origin_countries=origin, destination_countries=destinations, elements=elements,
-                    first_hop=first_hop, adequacy=adequacy, via_collection=via_collection, _view=self))
+                    first_hop=first_hop, adequacy=adequacy, via_collection=via_collection))
         return found
 
     def _outside(self, node: str) -> dict[str, tuple[str, ...]]:
@@ -666,8 +651,12 @@ class InventoryView:
         """Node ids from the first exporter's system (one in the regime's area, or one that
         collected the data from subjects) to this flow's destination, by the shortest chain of
         flows carrying data under the regime. A chain longer than PATH_LIMIT nodes is cut in the
-        middle, marked PATH_CUT; `Transfer.path_length` gives its full length."""
+        middle, marked PATH_CUT; `onward_path_length` gives its full length."""
         return self._path_to(transfer)[0]
+
+    def onward_path_length(self, transfer: Transfer) -> int:
+        """The number of nodes on the transfer's whole chain, `onward_path` before any cut."""
+        return self._path_to(transfer)[1]
 
     def _path_to(self, transfer: Transfer) -> tuple[list[str], int]:
         flow = transfer.flow

@@ -8,17 +8,16 @@ exact field of a validation error.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
-from .errors import InventoryError, Problem
+from .errors import FlowauditError, InventoryError, Problem
 from .fastload import Unsupported, make_reader
 
 try:  # PyYAML built with libyaml
@@ -103,17 +102,31 @@ def _construct_int(loader: yaml.constructor.SafeConstructor, node: yaml.ScalarNo
 _Loader.add_constructor(_INT, _construct_int)
 _read_fast = make_reader(_Loader)  # the same answers, built without SafeConstructor's overhead
 
-# The fast path: ryaml (Rust, YAML 1.2) parses about six times faster than PyYAML's C loader,
-# whose Python-side composition dominates loading. Files that use anchors, aliases or tags,
-# and files ryaml rejects, go through PyYAML, which also gives every error its line and column.
-# FLOWAUDIT_YAML=pyyaml forces PyYAML throughout (the benchmark uses it for comparison).
+# The optional fast path (`pip install flowaudit[fast]`): ryaml (Rust, YAML 1.2) parses several
+# times faster than PyYAML's C loader, whose Python-side composition dominates loading. Files
+# that use anchors, aliases or tags, and files ryaml rejects, go through PyYAML, which also gives
+# every error its line and column. The reader is chosen per call (`parser=`), never by the
+# environment: "auto" uses ryaml when it is installed, "pyyaml" never does.
 _ryaml: ModuleType | None
 try:
     import ryaml as _ryaml
-except ImportError:  # pragma: no cover - optional speed-up
+except ImportError:  # the default install: PyYAML's C loader throughout
     _ryaml = None
-if os.environ.get("FLOWAUDIT_YAML", "").lower() == "pyyaml":
-    _ryaml = None
+Parser = Literal["auto", "pyyaml", "ryaml"]
+PARSERS: tuple[str, ...] = ("auto", "pyyaml", "ryaml")
+
+
+def _fast_reader(parser: str) -> ModuleType | None:
+    """The ryaml module to use for `parser`, or None for PyYAML only."""
+    if parser == "pyyaml":
+        return None
+    if parser == "ryaml":
+        if _ryaml is None:
+            raise FlowauditError("parser 'ryaml' is not installed: pip install 'flowaudit[fast]'")
+        return _ryaml
+    if parser != "auto":
+        raise FlowauditError(f"unknown parser {parser!r}; expected one of {', '.join(PARSERS)}")
+    return _ryaml
 # An anchor, alias or tag is a token: after a line start, a space or a flow indicator. Quoted text
 # can match too ("a *b"): that file merely takes the slower PyYAML path. (ryaml would also stop an
 # alias bomb, "repetition limit exceeded", so a miss here is never unsafe.)
@@ -278,9 +291,10 @@ def _shallow_flow(data: bytes) -> bool:
     return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) <= MAX_DEPTH
 
 
-def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
+def read_file(path: Path, *, parser: Parser = "auto") -> tuple[SourceFile | None, list[Problem]]:
     """Parse one file. Anchors and aliases are refused: they make YAML bombs possible and
     an inventory is clearer without them."""
+    fast = _fast_reader(parser)
     display = _display(path)
     try:
         size = path.stat().st_size
@@ -297,9 +311,9 @@ def read_file(path: Path) -> tuple[SourceFile | None, list[Problem]]:
         return None, [Problem(display, line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x})")]
     text = text.removeprefix("\ufeff")
     source = SourceFile(path, display, text)
-    if _ryaml is not None and not _needs_pyyaml(text) and _shallow_flow(data):
+    if fast is not None and not _needs_pyyaml(text) and _shallow_flow(data):
         try:
-            document = _ryaml.loads(text)
+            document = fast.loads(text)
         except Exception as exc:  # noqa: BLE001 - ryaml's own error types; PyYAML below locates the problem
             fast_error: Exception | None = exc
         else:
@@ -376,13 +390,13 @@ def _type_name(value: object) -> str:
     return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), type(value).__name__)
 
 
-def read_files(path: Path, files: list[Path] | None = None) -> list[SourceFile]:
+def read_files(path: Path, files: list[Path] | None = None, *, parser: Parser = "auto") -> list[SourceFile]:
     """Parse every inventory file at `path` (or the `files` given); all problems are collected
     before raising."""
     problems: list[Problem] = []
     sources: list[SourceFile] = []
     for file in discover(path) if files is None else files:
-        source, found = read_file(file)
+        source, found = read_file(file, parser=parser)
         problems.extend(found)
         if source is not None:
             sources.append(source)

@@ -12,7 +12,7 @@ import datetime as dt
 import textwrap
 from typing import TypeVar
 
-from flowaudit.audits.rulebook import default_rulebook
+from flowaudit.audits.rulebook import Rulebook
 from flowaudit.inventory import FlowauditError
 from flowaudit.inventory.graph import InventoryView, Transfer
 from flowaudit.inventory.validate import Inventory, suggest
@@ -47,18 +47,19 @@ def describe_transfer(view: InventoryView, t: Transfer, regime_name: str) -> str
         adequacy = "adequate (" + ", ".join(sorted({a.decision for a in t.adequacy if a.decision})) + ")"
     else:
         adequacy = "; ".join(f"{a.country}: {a.reason}" for a in t.adequacy if not a.adequate)
-    hop = "first hop" if t.first_hop else "onward (" + " → ".join(t.path) + ")"
+    hop = "first hop" if t.first_hop else "onward (" + " → ".join(view.onward_path(t)) + ")"
     return (f"restricted transfer under {regime_name}: {t.exporter.name} → {t.importer.name} to "
             f"{', '.join(t.destination_countries)}; {mechanism}; {adequacy}; {hop}")
 
 
-def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date, *, limit: int | None = DEFAULT_LIMIT) -> str:
-    """The lineage as text. Each list (collection, flows, systems, organisations) shows at most
-    `limit` entries and then says how many it left out (None: no limit); onward chains are cut
-    to 20 nodes. The output stays small however long the chains or many the flows."""
+def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date, rulebook: Rulebook, *,
+                   limit: int | None = DEFAULT_LIMIT) -> str:
+    """The lineage as text, under `rulebook`'s law on `as_of`. Each list (collection, flows,
+    systems, organisations) shows at most `limit` entries and then says how many it left out
+    (None: no limit); onward chains are cut to 20 nodes. The output stays small however long
+    the chains or many the flows."""
     if element_id not in inventory.elements:
         raise FlowauditError(f"unknown element {element_id!r}{suggest(element_id, inventory.elements)}")
-    rulebook = default_rulebook()
     view = InventoryView(inventory, rulebook, as_of)
     element = inventory.elements[element_id]
     me = inventory.controller
@@ -114,7 +115,7 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date, *, lim
         transfers = view.transfers_of(f)
         if transfers:
             for t in transfers:
-                para(describe_transfer(view, t, rulebook.regimes[t.regime].name), "       ", "         ")
+                para(describe_transfer(view, t, rulebook.regime_name(t.regime)), "       ", "         ")
         else:
             para("not a restricted transfer", "       ", "       ")
     more(cut, "flow")

@@ -26,7 +26,7 @@ import jinja2
 
 from flowaudit.audits import AuditResult
 from flowaudit.audits.dpia import purpose_subjects
-from flowaudit.audits.rulebook import Rulebook, default_rulebook
+from flowaudit.audits.rulebook import Rulebook
 from flowaudit.inventory import FlowauditError
 from flowaudit.inventory.graph import Transfer
 from flowaudit.inventory.models import Flow, LegalBasis, Relation, Role, State
@@ -167,7 +167,7 @@ def _reach(result: AuditResult, group: set[str], elements: set[str]) -> tuple[li
 
 def build_notice(result: AuditResult, subjects: list[str] | None = None,
                  rulebook: Rulebook | None = None) -> Notice:
-    book = rulebook or default_rulebook()
+    book = rulebook or result.rulebook
     view = result.view
     inv = view.inventory
     as_of = result.as_of

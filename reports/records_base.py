@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
-from flowaudit.audits import AuditResult, default_rulebook
+from flowaudit.audits import AuditResult
 from flowaudit.audits.findings import SEVERITIES, Finding
-from flowaudit.audits.rulebook import Rulebook
 from flowaudit.inventory.graph import InventoryView, Transfer
 from flowaudit.inventory.models import (
     Flow,
@@ -160,8 +159,7 @@ class ReportBase:
         self.as_of = result.as_of
         self.controller: Organisation = self.inventory.controller
         self.label = label if label is not None else inventory_label(self.inventory)
-        law = result.view.law  # the rulebook the audit ran with (restricted by --regime, or another)
-        self.rulebook = law if isinstance(law, Rulebook) else default_rulebook()
+        self.rulebook = result.rulebook  # the law the audit ran with (restricted by --regime, or another)
 
     # --- shared indexes ------------------------------------------------------------------
 

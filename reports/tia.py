@@ -28,7 +28,7 @@ from typing import Any
 from flowaudit.audits import AuditResult
 from flowaudit.audits.countries import adequacy_history, profile
 from flowaudit.audits.engine import Context
-from flowaudit.audits.rulebook import Rulebook, default_rulebook
+from flowaudit.audits.rulebook import Rulebook
 from flowaudit.audits.rules.transfers import _add_months, _months_between, tia_required
 from flowaudit.inventory.graph import InventoryView, Transfer
 from flowaudit.inventory.models import State, TiaOutcome
@@ -120,7 +120,7 @@ def _ask(who: str, what: str) -> str:
 
 def needing_tia(result: AuditResult, rulebook: Rulebook | None = None) -> list[Transfer]:
     """Every restricted transfer that needs a TIA, in flow-then-regime order."""
-    ctx = Context(result.view, rulebook or default_rulebook(), result.config)
+    ctx = Context(result.view, rulebook or result.rulebook, result.config)
     found = [t for t in result.view.transfers() if tia_required(ctx, t)]
     return sorted(found, key=lambda t: (t.flow.id, t.regime))
 
@@ -159,7 +159,7 @@ def onward_transfers(view: InventoryView, t: Transfer) -> tuple[list[str], list[
 
 
 def assess(result: AuditResult, t: Transfer, rulebook: Rulebook | None = None) -> Assessment:
-    book = rulebook or default_rulebook()
+    book = rulebook or result.rulebook
     view = result.view
     inv = view.inventory
     flow = t.flow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"
 IN_CI = os.environ.get("CI") == "1"
+
+# Shared constants: defined here once, imported by every test module that needs them.
+AS_OF = dt.date(2025, 6, 1)  # the as-of date of the fixtures and golden files
+AS_OF_TEXT = AS_OF.isoformat()  # the same, as `--as-of` takes it
 
 
 def require_program(path_or_name: str, why: str) -> None:

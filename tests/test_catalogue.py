@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from flowaudit.audits.catalogue import BY_ID, CATALOGUE, CORE_MODULES, FAMILIES, regime_modules
+from flowaudit.audits.catalogue import BY_ID, CATALOGUE, CORE_MODULES, FAMILIES, regime_modules, rules_of
 from flowaudit.audits.docs import REGENERATE, render_rules_markdown
-from flowaudit.audits.engine import Rule
+from flowaudit.audits.rule import Rule
 from flowaudit.audits.findings import Severity
+from flowaudit.audits.rulebook import default_rulebook
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "rules"
@@ -37,7 +38,7 @@ def _beyond_spec() -> set[str]:
     they are documented in docs/rules.md like every rule, and only a regime's module may add them."""
     from flowaudit.audits.rulebook import default_rulebook
 
-    regime_rules = {r.id for m in regime_modules(default_rulebook()).values() for r in m.RULES}
+    regime_rules = {r.id for m in regime_modules(default_rulebook()).values() for r in rules_of(m)}
     extra = {r.id for r in CATALOGUE} - SPEC_RULES
     assert extra <= regime_rules, f"rules outside SPEC §4 that no regime module declares: {sorted(extra - regime_rules)}"
     return extra
@@ -47,7 +48,7 @@ def test_catalogue_is_the_specs() -> None:
     ids = [r.id for r in CATALOGUE]
     assert len(ids) == len(set(ids)), "duplicate rule ids"
     assert set(ids) - _beyond_spec() == SPEC_RULES
-    assert {r.id for m in CORE_MODULES for r in m.RULES} <= SPEC_RULES, "a core rule outside SPEC §4"
+    assert {r.id for m in CORE_MODULES for r in rules_of(m)} <= SPEC_RULES, "a core rule outside SPEC §4"
 
 
 def test_catalogue_matches_spec_document() -> None:
@@ -105,18 +106,39 @@ def test_docs_are_current() -> None:
 
 # --- layering (STYLE.md "One direction of data") ---------------------------------------------
 
+PACKAGE_NAMES = {"inventory": "flowaudit.inventory", "audits": "flowaudit.audits",
+                 "reports": "flowaudit.reports", "data": "flowaudit.data", "flowaudit": "flowaudit"}
+
+
+def _module_name(path: Path, root: Path) -> str:
+    """The import name of a file: inventory/graph.py → flowaudit.inventory.graph."""
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    parts[0] = PACKAGE_NAMES.get(parts[0], parts[0])
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
 def _imports(package: str, root: Path = ROOT) -> dict[str, set[str]]:
-    """Per module file of `package`, the absolute modules it imports (anywhere in the file)."""
+    """Per module file of `package`, the absolute modules it imports (anywhere in the file;
+    relative imports resolved, so `from ...reports import x` is seen too)."""
     found: dict[str, set[str]] = {}
     for path in sorted((root / package).rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        me = _module_name(path, root)
+        here = me if path.name == "__init__.py" else me.rpartition(".")[0]
         names: set[str] = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                names.add(node.module)
-                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = here.split(".")[:len(here.split(".")) - (node.level - 1)]
+                    module = ".".join([*base, node.module] if node.module else base)
+                else:
+                    module = node.module or ""
+                names.add(module)
+                names.update(f"{module}.{alias.name}" for alias in node.names)
         found[path.relative_to(root).as_posix()] = names
     return found
 
@@ -150,3 +172,87 @@ def test_layering_check_catches_a_backward_import(tmp_path: Path) -> None:
     assert _violations("inventory", ("flowaudit.inventory",), tmp_path) == [
         "inventory/bad.py imports flowaudit.audits.engine",
         "inventory/bad.py imports flowaudit.audits.engine.run_audit"]
+
+
+# Within a package, one direction too: each entry forbids the arrows that would point back.
+# (module file pattern, imports it must not make)
+BACKWARD = [
+    # audits: rulebook/findings/config ← rule ← selectors ← rules ← catalogue ← engine ← docs
+    ("audits/rulebook.py", ("flowaudit.audits.rule", "flowaudit.audits.rules", "flowaudit.audits.catalogue",
+                            "flowaudit.audits.engine", "flowaudit.audits.selectors", "flowaudit.audits.docs")),
+    ("audits/findings.py", ("flowaudit.audits.rule", "flowaudit.audits.rules", "flowaudit.audits.catalogue",
+                            "flowaudit.audits.engine", "flowaudit.audits.rulebook", "flowaudit.audits.docs")),
+    ("audits/config.py", ("flowaudit.audits.rule", "flowaudit.audits.rules", "flowaudit.audits.catalogue",
+                          "flowaudit.audits.engine", "flowaudit.audits.docs")),
+    ("audits/rule.py", ("flowaudit.audits.rules", "flowaudit.audits.selectors", "flowaudit.audits.catalogue",
+                        "flowaudit.audits.engine", "flowaudit.audits.docs")),
+    ("audits/selectors.py", ("flowaudit.audits.rules", "flowaudit.audits.catalogue", "flowaudit.audits.engine",
+                             "flowaudit.audits.docs")),
+    ("audits/rules/*.py", ("flowaudit.audits.catalogue", "flowaudit.audits.engine", "flowaudit.audits.docs")),
+    ("audits/catalogue.py", ("flowaudit.audits.engine", "flowaudit.audits.docs")),
+    ("audits/engine.py", ("flowaudit.audits.docs",)),
+    # inventory: errors ← models ← loader ← validate ← graph
+    ("inventory/models.py", ("flowaudit.inventory.loader", "flowaudit.inventory.validate",
+                             "flowaudit.inventory.graph")),
+    ("inventory/loader.py", ("flowaudit.inventory.validate", "flowaudit.inventory.graph")),
+    ("inventory/validate.py", ("flowaudit.inventory.graph",)),
+    # flowaudit: the command group (`cli`) is imported by nothing but `python -m flowaudit`;
+    # command modules share `cliutil`; the API knows no command line.
+    ("flowaudit/[!_]*.py", ("flowaudit.cli",)),
+    ("flowaudit/__init__.py", ("flowaudit.cli", "flowaudit.cliutil", "flowaudit.register", "flowaudit.diff")),
+    ("flowaudit/cliutil.py", ("flowaudit.register", "flowaudit.diff", "flowaudit.api")),
+    ("flowaudit/api.py", ("flowaudit.cli", "flowaudit.cliutil", "flowaudit.register", "flowaudit.diff")),
+]
+
+
+def _backward(root: Path = ROOT) -> list[str]:
+    out = []
+    for pattern, forbidden in BACKWARD:
+        package = pattern.split("/")[0]
+        for file, names in _imports(package, root).items():
+            if not Path(file).match(pattern) or file == "flowaudit/cli.py":
+                continue
+            out.extend(f"{file} imports {name}" for name in sorted(names)
+                       if any(name == f or name.startswith(f + ".") for f in forbidden))
+    return out
+
+
+def test_no_backward_arrow_within_a_package() -> None:
+    assert not _backward()
+
+
+def test_backward_check_catches_register_importing_cli(tmp_path: Path) -> None:
+    (tmp_path / "flowaudit").mkdir()
+    (tmp_path / "flowaudit" / "register.py").write_text("from flowaudit.cli import DATE\n")
+    (tmp_path / "audits" / "rules").mkdir(parents=True)
+    (tmp_path / "audits" / "rules" / "x.py").write_text("from ..engine import run_audit\n")
+    assert _backward(tmp_path) == ["audits/rules/x.py imports flowaudit.audits.engine",
+                                   "audits/rules/x.py imports flowaudit.audits.engine.run_audit",
+                                   "flowaudit/register.py imports flowaudit.cli",
+                                   "flowaudit/register.py imports flowaudit.cli.DATE"]
+
+
+def test_the_catalogue_collects_every_rule_a_module_defines() -> None:
+    """A rule defined in a listed module is in the catalogue without being listed anywhere else."""
+    import types
+
+    from flowaudit.audits import catalogue, selectors
+    from flowaudit.audits.findings import Severity as S
+    from flowaudit.audits.rule import rule
+
+    module = types.ModuleType("flowaudit.audits.rules.scratch")
+    exec(  # noqa: S102 - a throwaway rule module defined in the test
+        "def check(ctx, item):\n    return None\n", module.__dict__)
+    module.forgotten = rule("ZZZ-001", title="t", severity=S.LOW, legal=("x",), remediation="r",
+                            subject="flow", over=selectors.purposes)(module.check)
+    assert [r.id for r in catalogue.rules_of(module)] == ["ZZZ-001"]
+    modules = (*catalogue.CORE_MODULES, *regime_modules(default_rulebook()).values())
+    assert {r.id for m in modules for r in catalogue.rules_of(m)} == set(BY_ID)
+
+
+def test_a_rule_needs_a_named_selector() -> None:
+    from flowaudit.audits.rule import rule
+
+    with pytest.raises(TypeError, match="named Selector"):
+        rule("ZZZ-002", title="t", severity=Severity.LOW, legal=("x",), remediation="r", subject="flow",
+             over=lambda ctx: [])  # type: ignore[arg-type]

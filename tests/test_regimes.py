@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from flowaudit.audits.catalogue import CATALOGUE, build_catalogue, regime_modules
+from flowaudit.audits.catalogue import CATALOGUE, build_catalogue, regime_modules, rules_of
 from flowaudit.audits.engine import run_audit
 from flowaudit.audits.rulebook import RULEBOOK_DIR, Rulebook, default_rulebook
 from flowaudit.inventory import FlowauditError, load_inventory
@@ -31,7 +31,7 @@ def test_every_regime_is_a_folder() -> None:
 def test_regime_modules_come_from_the_folders() -> None:
     modules = regime_modules(default_rulebook())
     assert modules["pipl"].__name__ == "flowaudit.audits.rules.pipl"
-    assert {r.id for r in CATALOGUE} >= {r.id for r in modules["pipl"].RULES}
+    assert {r.id for r in CATALOGUE} >= {r.id for r in rules_of(modules["pipl"])}
 
 
 FOURTH = {
@@ -59,23 +59,26 @@ FOURTH = {
     """,
 }
 FOURTH_RULES = '''
-from flowaudit.audits.engine import rule
 from flowaudit.audits.findings import Severity, hit
+from flowaudit.audits.rule import rule, selector
 
 FAMILIES = {"APPI": "Japan"}
 
 
+@selector("every restricted transfer under the APPI")
+def appi_transfers(ctx):
+    return list(ctx.view.transfers("jp-appi"))
+
+
 @rule("APPI-001", title="Personal data of people in Japan leaves Japan with consent", severity=Severity.HIGH,
       legal=("APPI Art. 28(1)",), subject="flow", remediation="Obtain consent.",
-      over=lambda ctx: list(ctx.view.transfers("jp-appi")), example="flows: []")
+      over=appi_transfers, example="flows: []")
 def export_without_consent(ctx, t):
     """A transfer out of Japan with no consent."""
     if t.mechanism is None and not t.adequate:
         return hit(t, "leaves Japan without consent")
     return None
 
-
-RULES = (export_without_consent,)
 '''
 INVENTORY = """
 organisations:

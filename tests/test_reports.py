@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from flowaudit.api import audit
+from flowaudit.audits import default_rulebook
 from flowaudit.cli import main
 from flowaudit.inventory import FlowauditError, load_inventory
 from flowaudit.reports import write_report
@@ -267,7 +268,7 @@ def test_retention_in_words(period: str | None, text: str) -> None:
 
 def test_lineage_text() -> None:
     inv = load_inventory(INJECTION)
-    text = render_lineage(inv, "email", AS_OF)
+    text = render_lineage(inv, "email", AS_OF, default_rulebook())
     assert "Collected from" in text and "Flows carrying it (3)" in text
     assert "collect:" in text and "to-cloud:" in text and "to-partner:" in text
     assert text.index("collect:") < text.index("to-cloud:")  # from the source onwards
@@ -280,7 +281,7 @@ def test_lineage_text() -> None:
 
 def test_lineage_unknown_element_suggests() -> None:
     with pytest.raises(FlowauditError, match="did you mean 'email'"):
-        render_lineage(load_inventory(INJECTION), "emial", AS_OF)
+        render_lineage(load_inventory(INJECTION), "emial", AS_OF, default_rulebook())
 
 
 def test_cli_lineage() -> None:

@@ -7,7 +7,8 @@ from typing import Any
 from flowaudit.inventory.models import Category, Organisation, Purpose, System
 
 from ..dpia import purpose_subjects, screen
-from ..engine import Context, rule
+from .. import selectors
+from ..rule import Context, rule, selector
 from ..findings import Hit, Severity, hit
 from .minimisation import all_anonymised
 
@@ -31,7 +32,7 @@ def _fadp_high_risk(ctx: Context, subjects: set[str]) -> bool:
 @rule("GOV-001", title="A controller outside a regime's area that targets people there has a representative there",
       severity=Severity.HIGH, legal=("GDPR Art. 3(2)", "GDPR Art. 27", "UK GDPR Art. 27", "FADP Art. 14"),
       subject="organisation",
-      over=lambda ctx: [ctx.view.controller],
+      over=selectors.the_controller,
       remediation="Designate in writing a representative established where the data subjects are: for the EU "
                   "GDPR in a member state (EEA), for the UK GDPR in the UK (`representative: [{name, country}, "
                   "...]`, one per regime).",
@@ -89,12 +90,13 @@ def representative_missing(ctx: Context, org: Organisation) -> Hit | None:
                regimes=regimes, subjects={r: s for r, s in missing.items()})
 
 
-def _record_items(ctx: Context) -> list[Any]:
+@selector("every purpose, and the controller")
+def record_items(ctx: Context) -> list[Any]:
     return [*ctx.inventory.purposes.values(), ctx.view.controller]
 
 
 @rule("GOV-002", title="Every item of the record of processing can be filled", severity=Severity.MEDIUM,
-      legal=("GDPR Art. 30(1)",), subject="purpose or organisation", over=_record_items,
+      legal=("GDPR Art. 30(1)",), subject="purpose or organisation", over=record_items,
       remediation="Complete the inventory: the purpose's data subjects and elements, the security measures "
                   "of its systems, the controller's contact details.",
       example="""
@@ -128,7 +130,7 @@ def record_incomplete(ctx: Context, item: Purpose | Organisation) -> Hit | None:
 
 
 @rule("SEC-001", title="Credentials are hashed and special categories encrypted at rest", severity=Severity.HIGH,
-      legal=("GDPR Art. 32(1)",), subject="system", over=lambda ctx: list(ctx.inventory.systems.values()),
+      legal=("GDPR Art. 32(1)",), subject="system", over=selectors.systems,
       remediation="Store passwords only as salted slow hashes (`password-hashing`); encrypt special-category "
                   "data at rest (`encryption-at-rest`).",
       example="""
@@ -149,6 +151,3 @@ def storage_unprotected(ctx: Context, system: System) -> Hit | None:
     if not problems:
         return None
     return hit(system, f"'{system.name}' stores {'; '.join(problems)}", problems=problems)
-
-
-RULES = (representative_missing, record_incomplete, storage_unprotected)

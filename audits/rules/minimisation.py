@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from flowaudit.inventory.models import Element, Flow, Identifier, Purpose, State
 
-from ..engine import Context, rule
+from .. import selectors
+from ..rule import Context, rule
 from ..findings import Hit, Severity, hit
 
 
 @rule("MIN-001", title="Every element collected or stored is needed by a purpose", severity=Severity.MEDIUM,
       legal=("GDPR Art. 5(1)(c)",), subject="element",
-      over=lambda ctx: list(ctx.inventory.elements.values()),
+      over=selectors.elements,
       remediation="Stop collecting and delete the element, or name the purpose that needs it.",
       example="""
 elements:
@@ -33,7 +34,7 @@ def element_not_needed(ctx: Context, element: Element) -> Hit | None:
 
 @rule("MIN-002", title="A flow carries only what its purposes need", severity=Severity.MEDIUM,
       legal=("GDPR Art. 5(1)(c)",), subject="flow",
-      over=lambda ctx: [f for f in ctx.inventory.flows.values() if f.elements],
+      over=selectors.flows_with_elements,
       remediation="Remove the element from the flow, or add it to the purpose that needs it.",
       example="""
 flows:
@@ -62,7 +63,7 @@ def all_anonymised(ctx: Context, purpose: Purpose) -> bool:
 
 @rule("MIN-003", title="Every processing activity has a retention period", severity=Severity.MEDIUM,
       legal=("GDPR Art. 5(1)(e)", "GDPR Art. 30(1)(f)", "GDPR Recital 26"), subject="purpose",
-      over=lambda ctx: list(ctx.inventory.purposes.values()),
+      over=selectors.purposes,
       remediation="Set `retention` (an ISO 8601 duration such as P2Y, or until-account-deletion, "
                   "until-purpose-fulfilled, statutory with notes).",
       example="""
@@ -80,7 +81,7 @@ def retention_missing(ctx: Context, purpose: Purpose) -> Hit | None:
 
 @rule("MIN-004", title="Pseudonymous purposes get no direct identifiers", severity=Severity.MEDIUM,
       legal=("GDPR Art. 5(1)(c)", "GDPR Art. 25(1)"), subject="flow",
-      over=lambda ctx: [f for f in ctx.inventory.flows.values() if f.purposes and f.elements],
+      over=selectors.flows_with_purposes,
       remediation="Pseudonymise or drop the direct identifiers before the flow (data protection by design).",
       example="""
 purposes:
@@ -101,6 +102,3 @@ def identifiers_not_needed(ctx: Context, flow: Flow) -> Hit | None:
         return None
     return hit(flow, f"carries direct identifiers ({', '.join(direct)}) although its purposes need only "
                      "pseudonymised or anonymised data", elements=direct)
-
-
-RULES = (element_not_needed, flow_carries_unneeded, retention_missing, identifiers_not_needed)

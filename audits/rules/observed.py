@@ -13,17 +13,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..engine import Context, rule
+from ..rule import Context, rule, selector
 from ..findings import Hit, Severity
 
 
-def _computed_by_observe(ctx: Context) -> Iterable[Any]:
+@selector("nothing during `audit`: `flowaudit observe` computes these findings from observed traffic")
+def computed_by_observe(ctx: Context) -> Iterable[Any]:
     return ()  # the evidence is traffic: `flowaudit observe` computes these findings
 
 
 @rule("OBS-001", title="Observed traffic between two inventory nodes follows a declared flow",
       severity=Severity.HIGH, legal=("GDPR Art. 30(1)", "GDPR Art. 5(2)"), subject="system or organisation",
-      over=_computed_by_observe,
+      over=computed_by_observe,
       remediation="Declare the flow (`flowaudit register flow --from A --to B …`) with its elements and "
                   "purposes, or stop the traffic; then re-run the audit for the new flow.",
       example="""
@@ -48,7 +49,7 @@ def undeclared_traffic(ctx: Context, item: Any) -> Hit | None:
 
 @rule("OBS-002", title="A system's traffic goes to hosts the inventory knows",
       severity=Severity.MEDIUM, legal=("GDPR Art. 30(1)(d)", "GDPR Art. 5(2)"), subject="system",
-      over=_computed_by_observe,
+      over=computed_by_observe,
       remediation="Find out who runs the host: add its `endpoints:` to the organisation or system it "
                   "belongs to (and declare the flow), or block the traffic if it carries no personal data.",
       example="""
@@ -67,7 +68,7 @@ def unknown_destination(ctx: Context, item: Any) -> Hit | None:
 
 @rule("OBS-003", title="A declared flow shows traffic in the observed window",
       severity=Severity.LOW, legal=("GDPR Art. 30(1)", "GDPR Art. 5(1)(d)"), subject="flow",
-      over=_computed_by_observe,
+      over=computed_by_observe,
       remediation="If the flow has stopped, remove it from the inventory (and from the record of processing); "
                   "if it runs elsewhere, add the missing `endpoints:`; if it is rare, widen the window.",
       example="""
@@ -86,7 +87,7 @@ def silent_flow(ctx: Context, item: Any) -> Hit | None:
 
 @rule("OBS-004", title="Observed traffic reaches the countries the inventory declares",
       severity=Severity.HIGH, legal=("GDPR Art. 44", "GDPR Art. 30(1)(e)"), subject="system or organisation",
-      over=_computed_by_observe,
+      over=computed_by_observe,
       remediation="Correct the system's `locations` (or the organisation's `country`) so that the transfer "
                   "analysis sees the real destination, then re-run the audit; or route the traffic to "
                   "the declared region.",
@@ -105,6 +106,3 @@ def country_mismatch(ctx: Context, item: Any) -> Hit | None:
     transfer rules (Chapter V, Art. 44) reason from the declared countries, so an undeclared
     destination country can hide a restricted transfer."""
     return None
-
-
-RULES = (undeclared_traffic, unknown_destination, silent_flow, country_mismatch)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from flowaudit.inventory.graph import Transfer
 from flowaudit.inventory.models import Element, LegalBasis, Purpose, State, Subject
 
-from ..engine import Context, rule
+from .. import selectors
+from ..rule import Context, rule, selector
 from ..findings import Hit, Severity, hit
 
 _LEVEL_NAMES = {0: "no mechanism", 2: "a standard contract or certification", 3: "a CAC security assessment"}
@@ -102,9 +103,10 @@ def _exemption(ctx: Context, purposes: list[Purpose]) -> str | None:
 def pipl_exports(ctx: Context) -> list[PiplExport]:
     """Flows that take personal information of subjects in CN out of CN, with the CN subject
     categories whose sensitive and other information each carries (memoised on the view)."""
-    cached = ctx.view.__dict__.get("_pipl_exports")
-    if cached is not None:
-        return cached
+    return ctx.memo("pipl_exports", _pipl_exports)
+
+
+def _pipl_exports(ctx: Context) -> list[PiplExport]:
     inv = ctx.inventory
     under = ctx.rulebook.pipl.sensitive.minors_under
     out = []
@@ -123,7 +125,6 @@ def pipl_exports(ctx: Context) -> list[PiplExport]:
                 (sensitive if is_sensitive or is_minor(subject, under) else other).add(s)
         exemption = _exemption(ctx, [inv.purposes[p] for p in t.flow.purposes])
         out.append(PiplExport(t, exemption, frozenset(sensitive), frozenset(other)))
-    ctx.view.__dict__["_pipl_exports"] = out
     return out
 
 
@@ -147,9 +148,10 @@ def _count(ctx: Context, flows: list[tuple[PiplExport, frozenset[str]]], subject
 
 def volumes(ctx: Context) -> dict[str, PiplVolumes]:
     """Per exporter, the two classes' counts and the mechanism level each requires."""
-    cached = ctx.view.__dict__.get("_pipl_volumes")
-    if cached is not None:
-        return cached
+    return ctx.memo("pipl_volumes", _volumes)
+
+
+def _volumes(ctx: Context) -> dict[str, PiplVolumes]:
     book = ctx.rulebook.pipl
     current = ctx.as_of >= book.effective
     by_exporter: dict[str, list[PiplExport]] = {}
@@ -178,14 +180,24 @@ def volumes(ctx: Context) -> dict[str, PiplVolumes]:
             level = 3 if (processed >= limits["processed_from"] or sensitive + other >= limits["exported_from"]
                           or sensitive >= limits["sensitive_exported_from"]) else 2
             out[exporter] = PiplVolumes(sensitive, other, level, level, "earlier measures")
-    ctx.view.__dict__["_pipl_volumes"] = out
     return out
+
+
+@selector("every export of personal information of subjects in CN out of CN (a restricted transfer under PIPL)")
+def exports(ctx: Context) -> list[PiplExport]:
+    return pipl_exports(ctx)
+
+
+@selector("every export of personal information out of CN whose purposes do not all rest on an exempt basis "
+          "(the rulebook's `exempt_bases`, e.g. contract)")
+def non_exempt_exports(ctx: Context) -> list[PiplExport]:
+    return [e for e in pipl_exports(ctx) if not e.exempt]
 
 
 @rule("PIPL-001", title="Personal information leaves China under the mechanism its volume requires",
       severity=Severity.HIGH, legal=("PIPL Art. 38", "PIPL Art. 40",
                                      "CAC Provisions on Promoting and Regulating Cross-Border Data Flows (2024) Art. 5, 7, 8"),
-      subject="flow", over=lambda ctx: [e for e in pipl_exports(ctx) if not e.exempt],
+      subject="flow", over=non_exempt_exports,
       remediation="From 1,000,000 individuals (non-sensitive) or 10,000 (sensitive information) a year: a CAC "
                   "security assessment; from 100,000 (non-sensitive) or any sensitive information: the CAC "
                   "standard contract filed with the provincial CAC, or certification.",
@@ -236,7 +248,7 @@ def pipl_mechanism_insufficient(ctx: Context, export: PiplExport) -> Hit | None:
 
 @rule("PIPL-002", title="Export of personal information based on consent has separate consent",
       severity=Severity.MEDIUM, legal=("PIPL Art. 39",), subject="flow",
-      over=lambda ctx: pipl_exports(ctx),
+      over=exports,
       remediation="Ask for separate consent to the export, informing of the recipient, its contact details, "
                   "the purposes, the data and how to exercise rights against it; set `separate_consent: true`.",
       example="""
@@ -271,7 +283,7 @@ def _cn_subjects_of(ctx: Context, purpose: Purpose) -> list[str]:
 
 @rule("PIPL-003", title="Personal information of people in China rests on a basis PIPL provides",
       severity=Severity.HIGH, legal=("PIPL Art. 13",), subject="purpose",
-      over=lambda ctx: list(ctx.inventory.purposes.values()),
+      over=selectors.purposes,
       remediation="PIPL Art. 13 has no legitimate-interests basis: obtain consent (separate consent where "
                   "Art. 29, 39 require it), or rely on a contract with the individual, HR management, a legal "
                   "duty, an emergency, news reporting or information already made public, as Art. 13 lists.",
@@ -294,7 +306,4 @@ def pipl_basis_missing(ctx: Context, purpose: Purpose) -> Hit | None:
         return None
     return hit(purpose, f"'{purpose.name}' processes personal information of people in China ({', '.join(cn)}) "
                         "on legitimate interests, which PIPL Art. 13 does not provide", subjects=cn)
-
-
-RULES = (pipl_mechanism_insufficient, separate_consent_missing, pipl_basis_missing)
 FAMILIES = {"PIPL": "China"}

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 from flowaudit.inventory.models import Flow, LegalBasis, Purpose, Role
 
 from ..dpia import screen
-from ..engine import Context, rule
+from .. import selectors
+from ..rule import Context, rule
 from ..findings import Hit, Severity, hit
-
-
-def _purposes(ctx: Context) -> list[Purpose]:
-    return list(ctx.inventory.purposes.values())
-
-
-def _non_collection_flows(ctx: Context) -> Iterator[Flow]:
-    subjects = ctx.inventory.subjects
-    return (f for f in ctx.inventory.flows.values() if f.from_ not in subjects and f.purposes and f.elements)
 
 
 @rule("PUR-001", title="Data is used only for the purposes it was collected for, or compatible ones",
       severity=Severity.HIGH, legal=("GDPR Art. 5(1)(b)", "GDPR Art. 6(4)"), subject="flow",
-      over=_non_collection_flows,
+      over=selectors.non_collection_flows,
       remediation="Document an Art. 6(4) compatibility assessment (`compatible_with` on the new purpose), "
                   "ask for consent, or stop using the element for this purpose.",
       example="""
@@ -68,7 +59,7 @@ def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
 
 
 @rule("PUR-002", title="Every processing activity has a legal basis", severity=Severity.HIGH,
-      legal=("GDPR Art. 6(1)",), subject="purpose", over=_purposes,
+      legal=("GDPR Art. 6(1)",), subject="purpose", over=selectors.purposes,
       remediation="Set `legal_basis` to one of the Art. 6(1) bases and document why it applies.",
       example="""
 purposes:
@@ -82,7 +73,7 @@ def legal_basis_missing(ctx: Context, purpose: Purpose) -> Hit | None:
 
 
 @rule("PUR-003", title="High-risk processing has a DPIA", severity=Severity.HIGH,
-      legal=("GDPR Art. 35(1)", "GDPR Art. 35(3)", "WP248 rev.01"), subject="purpose", over=_purposes,
+      legal=("GDPR Art. 35(1)", "GDPR Art. 35(3)", "WP248 rev.01"), subject="purpose", over=selectors.purposes,
       remediation="Carry out a data-protection impact assessment and record its date in `dpia`; "
                   "`flowaudit dpia` lists the criteria met and the facts behind them.",
       example="""
@@ -143,7 +134,7 @@ _ART_6_3_REGIMES = ("gdpr", "uk-gdpr")
 
 @rule("PUR-004", title="A legal obligation or public task rests on the law of the regime's area",
       severity=Severity.HIGH, legal=("GDPR Art. 6(1)(c), (e)", "GDPR Art. 6(3)", "GDPR Art. 48"),
-      subject="purpose", over=_purposes,
+      subject="purpose", over=selectors.purposes,
       remediation="An obligation under a third country's law is no Art. 6(1)(c) basis: find another basis "
                   "(legitimate interests with a balancing test, a contract), and for a foreign authority's "
                   "request use an international agreement such as a mutual legal assistance treaty (Art. 48).",
@@ -172,7 +163,7 @@ def foreign_legal_obligation(ctx: Context, purpose: Purpose) -> Hit | None:
 
 @rule("SPC-001", title="Special-category and criminal data have an Art. 9(2) / Art. 10 condition",
       severity=Severity.CRITICAL, legal=("GDPR Art. 9(1)", "GDPR Art. 9(2)", "GDPR Art. 10"), subject="purpose",
-      over=_purposes,
+      over=selectors.purposes,
       remediation="Set `special_condition` to the Art. 9(2) condition relied on (for criminal data, the "
                   "Union or member-state law authorising it, Art. 10), or stop processing the data.",
       example="""
@@ -193,7 +184,7 @@ def special_condition_missing(ctx: Context, purpose: Purpose) -> Hit | None:
 
 
 @rule("CHD-001", title="Consent of children is given or authorised by a parent", severity=Severity.HIGH,
-      legal=("GDPR Art. 8(1)", "GDPR Art. 8(2)", "DPA 2018 s. 9", "PIPL Art. 31"), subject="purpose", over=_purposes,
+      legal=("GDPR Art. 8(1)", "GDPR Art. 8(2)", "DPA 2018 s. 9", "PIPL Art. 31"), subject="purpose", over=selectors.purposes,
       remediation="Add an age check and a parental-consent mechanism (`parental_consent: true`), or rely "
                   "on another basis.",
       example="""
@@ -245,7 +236,3 @@ def parental_consent_missing(ctx: Context, purpose: Purpose) -> Hit | None:
     return hit(purpose, f"'{purpose.name}' rests on consent and concerns children below the age of digital "
                         f"consent ({', '.join(children)}) without parental consent",
                subjects=children, age_of_consent={c: a for w in below.values() for c, a in sorted(w.items())})
-
-
-RULES = (purpose_limitation, legal_basis_missing, dpia_missing, foreign_legal_obligation, special_condition_missing,
-         parental_consent_missing)

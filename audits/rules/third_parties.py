@@ -4,16 +4,13 @@ from __future__ import annotations
 
 from flowaudit.inventory.models import Element, Flow, Organisation, Relation, Role, State
 
-from ..engine import Context, rule
+from .. import selectors
+from ..rule import Context, rule, selector
 from ..findings import Hit, Severity, hit
 
 
-def _organisations(ctx: Context) -> list[Organisation]:
-    return list(ctx.inventory.organisations.values())
-
-
 @rule("TPX-001", title="Processors that receive personal data have an Art. 28 contract", severity=Severity.HIGH,
-      legal=("GDPR Art. 28(3)",), subject="organisation", over=_organisations,
+      legal=("GDPR Art. 28(3)",), subject="organisation", over=selectors.organisations,
       remediation="Sign a data-processing agreement with the Art. 28(3) terms and record `dpa: {signed: DATE}`.",
       example="""
 organisations:
@@ -29,7 +26,8 @@ def processor_without_dpa(ctx: Context, org: Organisation) -> Hit | None:
     return hit(org, f"{org.relation.value} '{org.name}' receives personal data without a data-processing agreement")
 
 
-def _processor_to_subprocessor(ctx: Context) -> list[Flow]:
+@selector("every flow of personal data from a processor to a sub-processor (another organisation)")
+def processor_to_subprocessor(ctx: Context) -> list[Flow]:
     view = ctx.view
     out = []
     for flow in ctx.inventory.flows.values():
@@ -42,7 +40,7 @@ def _processor_to_subprocessor(ctx: Context) -> list[Flow]:
 
 
 @rule("TPX-002", title="Sub-processors are authorised by the controller", severity=Severity.HIGH,
-      legal=("GDPR Art. 28(2)", "GDPR Art. 28(4)"), subject="organisation", over=_processor_to_subprocessor,
+      legal=("GDPR Art. 28(2)", "GDPR Art. 28(4)"), subject="organisation", over=processor_to_subprocessor,
       remediation="Authorise the sub-processor (add it to the processor's `subprocessors`) after checking its "
                   "guarantees, or have the processor stop using it.",
       example="""
@@ -81,7 +79,7 @@ def _sensitive_reasons(ctx: Context, element: Element) -> list[str]:
 
 @rule("TPX-003", title="Sensitive data does not reach partners or third parties", severity=Severity.HIGH,
       legal=("GDPR Art. 5(1)(f)", "GDPR Art. 9"), subject="flow",
-      over=lambda ctx: [f for f in ctx.inventory.flows.values() if f.elements],
+      over=selectors.flows_with_elements,
       remediation="Stop disclosing this data to the partner or third party, or anonymise it first; if the "
                   "disclosure is necessary, document the Art. 9(2) condition and the safeguards.",
       example="""
@@ -121,7 +119,7 @@ def sensitive_to_third_party(ctx: Context, flow: Flow) -> Hit | None:
 
 @rule("TPX-004", title="An element's exposure stays limited", severity=Severity.LOW,
       legal=("GDPR Art. 5(1)(f)", "GDPR Art. 30(1)(d)"), subject="element",
-      over=lambda ctx: [e for e in ctx.inventory.elements.values() if e.state is not State.ANONYMISED],
+      over=selectors.personal_elements,
       remediation="Review who needs the element; cut flows to organisations and countries that do not.",
       example="""
 flows:   # email reaches six external organisations (limit 5): fires
@@ -156,7 +154,7 @@ def wide_exposure(ctx: Context, element: Element) -> Hit | None:
 
 
 @rule("TPX-005", title="Joint controllers have an Art. 26 arrangement", severity=Severity.HIGH,
-      legal=("GDPR Art. 26(1)",), subject="organisation", over=_organisations,
+      legal=("GDPR Art. 26(1)",), subject="organisation", over=selectors.organisations,
       remediation="Agree and record the Art. 26 arrangement (`arrangement: {signed: DATE}`) and publish its essence.",
       example="""
 organisations:
@@ -167,7 +165,3 @@ def joint_controller_without_arrangement(ctx: Context, org: Organisation) -> Hit
     if org.relation is Relation.JOINT_CONTROLLER and org.arrangement is None:
         return hit(org, f"joint controller '{org.name}' has no Art. 26 arrangement")
     return None
-
-
-RULES = (processor_without_dpa, unauthorised_subprocessor, sensitive_to_third_party, wide_exposure,
-         joint_controller_without_arrangement)

@@ -12,22 +12,24 @@ from collections.abc import Iterable
 from flowaudit.inventory.graph import Transfer
 from flowaudit.inventory.models import Flow, Identifier, Mechanism, Role, State, TiaOutcome
 
-from ..engine import Context, rule
+from .. import selectors
+from ..rule import Context, rule, selector
 from ..findings import Hit, Severity, hit
 from ..mechanisms import Choice, choose, regime_condition_problem
 
 
+@selector("every restricted transfer (one per flow and regime) under a regime with a Chapter V (GDPR, UK GDPR)")
 def chapter_v_transfers(ctx: Context) -> list[Transfer]:
-    """Restricted transfers under the regimes with a Chapter V (GDPR, UK GDPR)."""
     law = ctx.rulebook
     return [t for t in ctx.view.transfers() if law.attaches_to_establishments(t.regime)]
 
 
 def choice(ctx: Context, t: Transfer) -> Choice:
-    """The mechanism that counts for the transfer under its regime (memoised on the transfer)."""
-    found = t.__dict__.get("_choice")
+    """The mechanism that counts for the transfer under its regime (memoised on the context)."""
+    memo: dict[int, Choice] = ctx.memo("transfer_choices", lambda _: {})
+    found = memo.get(id(t))
     if found is None:
-        found = t.__dict__["_choice"] = choose(ctx.rulebook, t)
+        found = memo[id(t)] = choose(ctx.rulebook, t)
     return found
 
 
@@ -128,9 +130,19 @@ def _flows_with(ctx: Context, kinds: Iterable[str] = (), mechanisms: Iterable[Me
     return out
 
 
+@selector("every flow whose `transfer:` block names `scc`")
+def scc_flows(ctx: Context) -> list[Flow]:
+    return _flows_with(ctx, mechanisms=[Mechanism.SCC])
+
+
+@selector("every flow whose `transfer:` block names `bcr`")
+def bcr_flows(ctx: Context) -> list[Flow]:
+    return _flows_with(ctx, mechanisms=[Mechanism.BCR])
+
+
 @rule("TRF-003", title="SCCs use the module that matches the parties' roles", severity=Severity.MEDIUM,
       legal=("Commission Implementing Decision (EU) 2021/914, Annex, Section I",), subject="flow",
-      over=lambda ctx: _flows_with(ctx, mechanisms=[Mechanism.SCC]),
+      over=scc_flows,
       remediation="Sign the module for the roles: c2c, c2p, p2p or p2c (exporter role → importer role).",
       example="""
 organisations:
@@ -260,7 +272,7 @@ def derogation_not_available(ctx: Context, t: Transfer) -> Hit | None:
 
 @rule("TRF-006", title="Data claimed anonymised before transfer is anonymous", severity=Severity.HIGH,
       legal=("GDPR Recital 26", "WP29 Opinion 05/2014 on anonymisation techniques"), subject="flow",
-      over=lambda ctx: [f for f in ctx.inventory.flows.values() if f.transfer and f.transfer.anonymised],
+      over=selectors.anonymised_flows,
       remediation="Anonymise the identifiers (aggregate, generalise) before the flow, or treat it as a "
                   "transfer of personal data with a mechanism.",
       example="""
@@ -304,9 +316,9 @@ def onward_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
     problem = mechanism_problem(ctx, t)
     if problem is None:
         return None
-    path = t.path
+    path = ctx.view.onward_path(t)
     return hit(t, f"onward transfer {_describe(ctx, t)}: {problem} (chain {' → '.join(path)})",
-               **_details(t, path=path, path_length=t.path_length, scc_module=_suggested_module(ctx, t)))
+               **_details(t, path=path, path_length=ctx.view.onward_path_length(t), scc_module=_suggested_module(ctx, t)))
 
 
 @rule("TRF-008", title="SCCs are a version that still counts for the regime of the data", severity=Severity.HIGH,
@@ -341,7 +353,7 @@ def scc_outdated(ctx: Context, t: Transfer) -> Hit | None:
 
 
 @rule("TRF-009", title="BCRs bind both parties", severity=Severity.HIGH, legal=("GDPR Art. 47(1)",),
-      subject="flow", over=lambda ctx: _flows_with(ctx, mechanisms=[Mechanism.BCR]),
+      subject="flow", over=bcr_flows,
       remediation="Use BCRs only between members of the same approved group; otherwise sign SCCs.",
       example="""
 organisations:
@@ -394,8 +406,3 @@ def special_data_without_measures(ctx: Context, t: Transfer) -> Hit | None:
         return None
     return hit(t, f"{_describe(ctx, t)} carries {', '.join(sensitive)} with no supplementary measures",
                **_details(t, sensitive=sensitive, mechanism=c.mechanism.value if c.mechanism else None))
-
-
-RULES = (first_hop_without_mechanism, adequacy_does_not_apply, scc_module_mismatch, tia_problem,
-         derogation_not_available, anonymisation_does_not_hold, onward_without_mechanism, scc_outdated,
-         bcr_outside_group, special_data_without_measures)
