@@ -5,9 +5,7 @@ with and every report reads that law; caches live on the view or the context."""
 from __future__ import annotations
 
 import ast
-import datetime as dt
 import gc
-import os
 import weakref
 from pathlib import Path
 
@@ -143,5 +141,3 @@ def test_the_tia_age_limit_has_one_source(tmp_path: Path) -> None:
     (tmp_path / "flowaudit.toml").write_text("[limits]\ntia_max_age_months = 12\n")
     assert load_config(tmp_path).limits["tia_max_age_months"] == 12
     assert default_rulebook().tia_max_age_months == 24
-    assert os.path.exists(ROOT / "data" / "rulebook" / "scc.yaml")
-    assert isinstance(AS_OF, dt.date)
