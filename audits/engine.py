@@ -20,7 +20,7 @@ from flowaudit.inventory.validate import Inventory
 
 from . import catalogue
 from .config import Config
-from .findings import SEVERITIES, Finding, Hit, Severity, Waived
+from .findings import SEVERITIES, Finding, Hit, Severity, Waived, cap_lists
 from .rule import Context, Rule
 from .rulebook import Rulebook, default_rulebook
 
@@ -78,6 +78,8 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
             else:
                 found[key] = finding
     findings = sorted(found.values(), key=lambda f: f.sort_key)
+    for f in findings:  # once, after merging: every rule's lists stay small (SPEC §5)
+        f.details = cap_lists(f.details)
     unused = _apply_waivers(findings, inventory, as_of)
     for f in findings:
         f.location = inventory.location(f.subject_id)

@@ -62,6 +62,29 @@ class Waived:
         return {"reason": self.reason, "approved_by": self.approved_by, "expires": self.expires.isoformat()}
 
 
+DETAILS_LIST_LIMIT = 20  # SPEC §5: a list in `details` longer than this is cut, its full count beside it
+
+
+def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[str, Any]:
+    """`details` with every list (at any depth) longer than `limit` cut to its first `limit`
+    items and its full length beside it as `<key>_count`, so a finding stays small whatever the
+    inventory's size (PUR-001 once listed 1,554 purposes per pair). Sets are sorted first, so the
+    items kept do not depend on hashing."""
+    out: dict[str, Any] = {}
+    for key, value in details.items():
+        if isinstance(value, (set, frozenset)):
+            value = sorted(value, key=str)
+        if isinstance(value, (list, tuple)):
+            if len(value) > limit:
+                out.setdefault(f"{key}_count", details.get(f"{key}_count", len(value)))
+                value = value[:limit]
+            value = [cap_lists(v, limit) if isinstance(v, dict) else v for v in value]
+        elif isinstance(value, dict):
+            value = cap_lists(value, limit)
+        out[key] = value
+    return out
+
+
 @dataclass
 class Finding:
     rule: str
