@@ -27,7 +27,7 @@ from typing import Any
 
 from flowaudit.audits import AuditResult
 from flowaudit.audits.countries import adequacy_history, profile
-from flowaudit.audits.engine import Context
+from flowaudit.audits.rule import Context
 from flowaudit.audits.rulebook import Rulebook
 from flowaudit.audits.rules.transfers import _add_months, _months_between, tia_required
 from flowaudit.inventory.graph import InventoryView, Transfer
@@ -181,7 +181,7 @@ def assess(result: AuditResult, t: Transfer, rulebook: Rulebook | None = None) -
     s1.add("First hop or onward", "first hop" if t.first_hop else "onward transfer"
            + (" (collection into a processor's system abroad)" if t.via_collection else ""))
     if t.onward:
-        s1.add("Onward path (from the first exporter's system)", " → ".join(t.path))
+        s1.add("Onward path (from the first exporter's system)", " → ".join(view.onward_path(t)))
     s1.add("Origin countries", ", ".join(f"{c} {country_name(c)}" for c in t.origin_countries) or "data subjects' locations")
     s1.add("Destination countries", ", ".join(f"{c} {country_name(c)}" for c in t.destination_countries))
     reached, later = onward_transfers(view, t)
@@ -367,7 +367,7 @@ def assess(result: AuditResult, t: Transfer, rulebook: Rulebook | None = None) -
         onward=[{"flow": o.flow.id, "exporter": o.exporter.id, "importer": o.importer.id,
                  "countries": list(o.destination_countries),
                  "mechanism": o.mechanism.value if o.mechanism else None} for o in later],
-        path=list(t.path) if t.onward else [],
+        path=view.onward_path(t) if t.onward else [],
     )
 
 

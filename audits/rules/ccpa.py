@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from flowaudit.inventory.models import Category, Flow, LegalBasis, Organisation, Purpose, Relation
 
-from ..engine import Context, rule
+from ..rule import Context, rule, selector
 from ..findings import Hit, Severity, hit
 
 REGIME = "us-ca-ccpa"
@@ -89,9 +89,10 @@ def disclosures(ctx: Context) -> list[Disclosure]:
     """Every disclosure of consumers' personal information by the business, with whether it is a
     sale or sharing. A disclosure the consumer directs (`consumer_directed`) or one in a merger,
     acquisition or bankruptcy (`merger`) is neither (1798.140(ad)(2)(A), (C); (ah)(2)(A), (C))."""
-    cached = ctx.view.__dict__.get("_ccpa_disclosures")
-    if cached is not None:
-        return cached
+    return ctx.memo("ccpa_disclosures", _disclosures)
+
+
+def _disclosures(ctx: Context) -> list[Disclosure]:
     view, inv = ctx.view, ctx.inventory
     me = view.controller
     out = []
@@ -110,7 +111,6 @@ def disclosures(ctx: Context) -> list[Disclosure]:
         sale = not exempt and flow.consideration and recipient.relation in _THIRD_PARTIES
         sharing = not exempt and bool(advertising)
         out.append(Disclosure(flow, recipient, sale, sharing, advertising))
-    view.__dict__["_ccpa_disclosures"] = out
     return out
 
 
@@ -142,7 +142,9 @@ def consumers_sold_or_shared(ctx: Context) -> int:
     return sum(subjects[s].count or 0 for s in carried)
 
 
-def _business_disclosures(ctx: Context) -> list[Disclosure]:
+@selector("when the controller is a CCPA business: every disclosure of Californians' personal information "
+          "by the business (not consumer-directed, not in a merger)")
+def business_disclosures(ctx: Context) -> list[Disclosure]:
     return disclosures(ctx) if business_status(ctx) else []
 
 
@@ -150,7 +152,7 @@ def _business_disclosures(ctx: Context) -> list[Disclosure]:
       severity=Severity.HIGH,
       legal=("Cal. Civ. Code 1798.120", "Cal. Civ. Code 1798.135", "Cal. Civ. Code 1798.140(ad)",
              "Cal. Civ. Code 1798.140(ah)"),
-      subject="flow", over=_business_disclosures,
+      subject="flow", over=business_disclosures,
       remediation="Offer and honour the \"Do Not Sell or Share My Personal Information\" opt-out (and "
                   "opt-out preference signals) for the purpose, and set `opt_out: true` on it; or stop "
                   "selling or sharing.",
@@ -190,7 +192,9 @@ def sale_or_sharing_without_opt_out(ctx: Context, d: Disclosure) -> Hit | None:
                business=business_status(ctx))
 
 
-def _recipients(ctx: Context) -> list[tuple[Organisation, list[Disclosure]]]:
+@selector("when the controller is a CCPA business: every organisation it discloses Californians' personal "
+          "information to, with those disclosures")
+def recipients(ctx: Context) -> list[tuple[Organisation, list[Disclosure]]]:
     if not business_status(ctx):
         return []
     by_recipient: dict[str, list[Disclosure]] = {}
@@ -203,7 +207,7 @@ def _recipients(ctx: Context) -> list[tuple[Organisation, list[Disclosure]]]:
 @rule("CCPA-002", title="Every recipient of Californians' personal information is bound by contract",
       severity=Severity.HIGH, legal=("Cal. Civ. Code 1798.100(d)", "Cal. Civ. Code 1798.140(ag)(1)",
                                      "Cal. Civ. Code 1798.140(j)(1)", "11 CCR 7051, 7053"),
-      subject="organisation", over=_recipients,
+      subject="organisation", over=recipients,
       remediation="Sign the contract 1798.100(d) requires: with a service provider or contractor the "
                   "processing agreement (`dpa: {signed: DATE}`, with the terms of 11 CCR 7051); with a "
                   "third party that buys or receives for advertising, `contract: {signed: DATE}` (11 CCR 7053).",
@@ -230,7 +234,9 @@ def recipient_without_contract(ctx: Context, item: tuple[Organisation, list[Disc
                            "Californians' personal information with no contract", regime=REGIME, missing="contract", flows=sold)
 
 
-def _sensitive_purposes(ctx: Context) -> list[tuple[Purpose, list[str]]]:
+@selector("when the controller is a CCPA business: every purpose that uses sensitive personal information "
+          "of Californians, with those elements")
+def sensitive_purposes(ctx: Context) -> list[tuple[Purpose, list[str]]]:
     if not business_status(ctx):
         return []
     sensitive = set(thresholds(ctx).sensitive_categories)
@@ -247,7 +253,7 @@ def _sensitive_purposes(ctx: Context) -> list[tuple[Purpose, list[str]]]:
 @rule("CCPA-003", title="Sensitive personal information used beyond the permitted purposes can be limited",
       severity=Severity.MEDIUM, legal=("Cal. Civ. Code 1798.121", "Cal. Civ. Code 1798.135(a)(2)",
                                        "Cal. Civ. Code 1798.140(ae)", "11 CCR 7027(m)"),
-      subject="purpose", over=_sensitive_purposes,
+      subject="purpose", over=sensitive_purposes,
       remediation="Offer the \"Limit the Use of My Sensitive Personal Information\" right for the purpose "
                   "(`limit_use: true`), or confine the use to what 11 CCR 7027(m) permits.",
       example="""
@@ -279,6 +285,3 @@ def sensitive_use_without_limit(ctx: Context, item: tuple[Purpose, list[str]]) -
     return hit(purpose, f"'{purpose.name}' uses Californians' sensitive personal information ({', '.join(found)}) "
                         f"beyond the permitted purposes ({'; '.join(reasons)}) with no right to limit",
                regime=REGIME, elements=found, reasons=reasons)
-
-
-RULES = (sale_or_sharing_without_opt_out, recipient_without_contract, sensitive_use_without_limit)
