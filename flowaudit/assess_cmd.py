@@ -1,5 +1,5 @@
 """`flowaudit tia`, `flowaudit dpia` and `flowaudit notice`: documents drafted from the inventory
-(SPEC §9). Registered in `cli.py`; errors go through its one boundary (`_guard`)."""
+(SPEC §9). Registered in `cli.py`; errors go through the one boundary (`cliutil.guard`)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,7 @@ from pathlib import Path
 import click
 
 from flowaudit.audits import load_config
-
-
-def _cli():  # type: ignore[no-untyped-def]
-    from flowaudit import cli
-
-    return cli
+from flowaudit.cliutil import DATE, atomic_write, guard, split_ids
 
 
 def _audit(path: Path, as_of: dt.date | None):  # type: ignore[no-untyped-def]
@@ -27,29 +22,12 @@ def _audit(path: Path, as_of: dt.date | None):  # type: ignore[no-untyped-def]
     return run(path, as_of, config=load_config(path), skip=[r.id for r in CATALOGUE])
 
 
-def _guarded(func):  # type: ignore[no-untyped-def]
-    import functools
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
-        return _cli()._guard(func)(*args, **kwargs)
-
-    return wrapper
-
-
-class _Date(click.ParamType):
-    name = "DATE"
-
-    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
-        return _cli().DATE.convert(value, param, ctx)
-
-
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("flows", nargs=-1)
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
-@click.option("--as-of", type=_Date(), help="Assess the law as it stood on DATE (default today).")
-@_guarded
+@click.option("--as-of", type=DATE, help="Assess the law as it stood on DATE (default today).")
+@guard
 def tia(path: Path, flows: tuple[str, ...], out_dir: Path, as_of: dt.date | None) -> None:
     """Draft a transfer-impact assessment workbook (EDPB Recommendations 01/2020, six steps) for
     each restricted transfer that needs one — an Art. 46/47 tool to a non-adequate country under
@@ -71,8 +49,8 @@ def tia(path: Path, flows: tuple[str, ...], out_dir: Path, as_of: dt.date | None
 @click.argument("purposes", nargs=-1)
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
-@click.option("--as-of", type=_Date(), help="Screen as of DATE (default today).")
-@_guarded
+@click.option("--as-of", type=DATE, help="Screen as of DATE (default today).")
+@guard
 def dpia(path: Path, purposes: tuple[str, ...], fmt: str, output: Path | None, as_of: dt.date | None) -> None:
     """Screen each purpose (or the PURPOSES named) against WP248 rev.01's nine criteria: the
     inventory facts meeting each, and a verdict (required, likely, not indicated). PUR-003 uses
@@ -94,7 +72,7 @@ def dpia(path: Path, purposes: tuple[str, ...], fmt: str, output: Path | None, a
     screenings = screen_all(result.view, limit, list(purposes) or None)
     text = RENDERERS[fmt](screenings, inventory_label(result.inventory), result.as_of.isoformat())
     if output:
-        _cli()._atomic_write(output, text)
+        atomic_write(output, text)
         click.echo(str(output))
     else:
         click.echo(text, nl=False)
@@ -106,9 +84,9 @@ def dpia(path: Path, purposes: tuple[str, ...], fmt: str, output: Path | None, a
               help="The group of data subjects (ids; repeat or comma-separate). Default: every subject.")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="FILE.md (Markdown) or FILE.html.")
-@click.option("--as-of", type=_Date(), help="Draft as of DATE (default today).")
+@click.option("--as-of", type=DATE, help="Draft as of DATE (default today).")
 @click.option("--strict", is_flag=True, help="Exit 1 when the notice has gaps.")
-@_guarded
+@guard
 def notice(path: Path, subjects: tuple[str, ...], output: Path, as_of: dt.date | None, strict: bool) -> None:
     """Draft the GDPR Art. 13 (collected from the data subject) or Art. 14 information for one
     group of data subjects, in the order of the Articles, as Markdown or HTML by the output's
@@ -124,9 +102,9 @@ def notice(path: Path, subjects: tuple[str, ...], output: Path, as_of: dt.date |
     if fmt is None:
         raise FlowauditError(f"{output}: the notice is written as .md or .html")
     result = _audit(path, as_of)
-    group = _cli()._split(subjects)
+    group = split_ids(subjects)
     drafted = build_notice(result, group or None)
-    _cli()._atomic_write(output, render_notice(drafted, fmt))
+    atomic_write(output, render_notice(drafted, fmt))
     click.echo(str(output))
     for gap in drafted.gaps:
         click.echo(f"gap: {gap}", err=True)
