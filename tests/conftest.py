@@ -16,6 +16,9 @@ IN_CI = os.environ.get("CI") == "1"
 # Shared constants: defined here once, imported by every test module that needs them.
 AS_OF = dt.date(2025, 6, 1)  # the as-of date of the fixtures and golden files
 AS_OF_TEXT = AS_OF.isoformat()  # the same, as `--as-of` takes it
+# The one golden-file regeneration switch, for every golden test:
+#     FLOWAUDIT_UPDATE_GOLDEN=1 python -m pytest
+UPDATE_GOLDEN = os.environ.get("FLOWAUDIT_UPDATE_GOLDEN") == "1"
 
 
 def require_program(path_or_name: str, why: str) -> None:

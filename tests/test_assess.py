@@ -14,28 +14,27 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from conftest import UPDATE_GOLDEN as UPDATE
 from conftest import write_tree
-
-from flowaudit.api import audit
 from flowaudit.audits.countries import load_profiles
 from flowaudit.audits.dpia import screen_all
-from flowaudit.cli import main
-from flowaudit.reports.notice import RECIPIENT_CATEGORY, build_notice, render_notice
+from flowaudit.reports.notice import RECIPIENT_CATEGORY
 from flowaudit.reports.records import country_name
 from flowaudit.reports.tia import assess, needing_tia, onward_transfers
+
+from flowaudit.api import audit
+from flowaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"
 INJECTION = ROOT / "tests" / "fixtures" / "reports" / "injection"
 GOLDEN = ROOT / "tests" / "golden"
-UPDATE = os.environ.get("FLOWAUDIT_UPDATE_GOLDEN") == "1"
 AS_OF = dt.date(2026, 11, 28)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import re
 import textwrap
 import xml.etree.ElementTree as ET
@@ -20,8 +19,9 @@ from typing import Any
 import jsonschema
 import pytest
 from click.testing import CliRunner
-
+from conftest import UPDATE_GOLDEN as UPDATE
 from flowaudit.audits import catalogue
+
 from flowaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,6 @@ GOLDEN_FIXTURES = ROOT / "tests" / "fixtures" / "golden"
 EXAMPLE = ROOT / "data" / "examples" / "support-community"
 GOLDEN = ROOT / "tests" / "golden"
 SARIF_SCHEMA = ROOT / "tests" / "schemas" / "sarif-2.1.0.json"
-UPDATE = os.environ.get("FLOWAUDIT_UPDATE_GOLDEN") == "1"
 AS_OF = "2026-01-01"
 
 
@@ -441,8 +440,9 @@ def test_piped_text_is_one_finding_per_line_with_ids_whole(in_root: Path) -> Non
 
 @pytest.mark.parametrize("width", [60, 80, 200])
 def test_terminal_table_follows_the_terminal_width(width: int) -> None:
-    from flowaudit.api import audit
     from flowaudit.reports.text import render_text
+
+    from flowaudit.api import audit
 
     result = audit(EXAMPLE, __import__("datetime").date.fromisoformat(AS_OF))
     text = render_text(result, "example", width=width)

@@ -4,27 +4,24 @@ of large inventories, one element's lineage, and the fallback when graphviz's do
 
 from __future__ import annotations
 
-import datetime as dt
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import require_program
-
-from flowaudit.api import audit
-from flowaudit.cli import main
+from conftest import AS_OF, UPDATE_GOLDEN, require_program
 from flowaudit.inventory import FlowauditError
 from flowaudit.reports import diagram, write_report
 from flowaudit.reports.diagram import NO_DOT, render_graph
+
+from flowaudit.api import audit
+from flowaudit.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"
 INJECTION = ROOT / "tests" / "fixtures" / "reports" / "injection"
 GOLDEN = ROOT / "tests" / "fixtures" / "reports" / "injection.dot"
-AS_OF = dt.date(2025, 6, 1)
 
 
 @pytest.fixture(scope="module")
@@ -42,9 +39,9 @@ def _dot_nodes_edges(svg: str) -> tuple[int, int]:
 
 
 def test_dot_golden(hostile) -> None:  # type: ignore[no-untyped-def]
-    """The DOT of the hostile fixture, byte for byte (regenerate: FLOWAUDIT_REGEN=1 pytest)."""
+    """The DOT of the hostile fixture, byte for byte (regenerate: FLOWAUDIT_UPDATE_GOLDEN=1 pytest)."""
     dot = render_graph(hostile, fmt="dot").decode("utf-8")
-    if os.environ.get("FLOWAUDIT_REGEN"):
+    if UPDATE_GOLDEN:
         GOLDEN.write_text(dot, encoding="utf-8")
     assert dot == GOLDEN.read_text(encoding="utf-8")
     assert render_graph(hostile, fmt="dot") == render_graph(hostile, fmt="dot")

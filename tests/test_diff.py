@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import AS_OF_TEXT as AS_OF
 
 from flowaudit.cli import main
 from flowaudit.register import register_entry
 
 FIXTURE = Path(__file__).parent / "fixtures" / "register" / "inventory"
-AS_OF = "2025-06-01"
 TRANSFER = {"id": "crm-to-us-host", "from": "crm", "to": "us-host", "elements": ["email"], "purposes": ["support"]}
 
 

@@ -7,7 +7,6 @@ report: no dialog fires and no injected element exists, whatever the reader clic
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -15,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import require_program
+from conftest import AS_OF, require_program
+from flowaudit.reports import write_report
 
 from flowaudit.api import audit
-from flowaudit.reports import write_report
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"
@@ -27,7 +26,6 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-AS_OF = dt.date(2025, 6, 1)
 
 
 @pytest.fixture(scope="module")

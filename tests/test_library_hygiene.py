@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from conftest import AS_OF, EXAMPLE, ROOT
-
-import flowaudit
 from flowaudit.audits import Rulebook, default_rulebook
 from flowaudit.reports.lineage import render_lineage
 from flowaudit.reports.records import ReportData
+
+import flowaudit
 
 SOURCES = [p for package in ("flowaudit", "inventory", "audits", "reports")
            for p in sorted((ROOT / package).rglob("*.py"))]

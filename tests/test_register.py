@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import AS_OF_TEXT as AS_OF
+from flowaudit.inventory import load_inventory
+from flowaudit.inventory.edit import append_entry
 
 from flowaudit.cli import main
-from flowaudit.inventory.edit import append_entry
 from flowaudit.register import PAUSE_ENV, register_entry
-from flowaudit.inventory import load_inventory
 
 FIXTURE = Path(__file__).parent / "fixtures" / "register" / "inventory"
-AS_OF = "2025-06-01"
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ nothing half-written remains on error, and hostile inventory strings stay inert 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import zipfile
@@ -16,10 +15,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 from click.testing import CliRunner
-
-from flowaudit.api import audit
+from conftest import AS_OF
 from flowaudit.audits import default_rulebook
-from flowaudit.cli import main
 from flowaudit.inventory import FlowauditError, load_inventory
 from flowaudit.reports import write_report
 from flowaudit.reports.excel import FORMULA_TRIGGERS
@@ -28,11 +25,13 @@ from flowaudit.reports.lineage import render_lineage
 from flowaudit.reports.machine import render_json
 from flowaudit.reports.records import SAFEGUARDS, ReportData, retention_text
 
+from flowaudit.api import audit
+from flowaudit.cli import main
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "data" / "examples" / "support-community"
 FIXTURES = ROOT / "tests" / "fixtures" / "reports"
 INJECTION = FIXTURES / "injection"
-AS_OF = dt.date(2025, 6, 1)
 FILES = ("ropa.xlsx", "report.html", "findings.json", "dataflow.svg")
 SHEETS = ["Controller record", "Processor record", "Transfers", "Findings", "Elements", "Systems", "Recipients",
           "Exposure"]
