@@ -60,7 +60,7 @@ def with_observed(result: AuditResult, logs: list[str], *, since: dt.date | None
 
 def logs_options(func):  # type: ignore[no-untyped-def]
     """Options shared by `observe` and `report --logs`."""
-    from flowaudit.cli import DATE  # cli imports this module after defining DATE
+    from flowaudit.cliutil import DATE
 
     for option in reversed([
         click.option("--since", type=DATE, help="Only traffic on or after DATE (UTC)."),
@@ -93,7 +93,8 @@ def observe(path: Path, logs: tuple[str, ...], since: dt.date | None, until: dt.
     """Compare the inventory at PATH with observed traffic in LOGS (CSV, JSON lines or Parquet files,
     folders or globs; columns time, source, destination, optional bytes, count, elements, country).
     Findings OBS-001..004. Exit 0 clean, 1 findings at or above --fail-on, 2 bad input."""
-    from flowaudit.cli import _atomic_write, _guard
+    from flowaudit.cliutil import atomic_write as _atomic_write
+    from flowaudit.cliutil import guard as _guard
     from flowaudit.observe import observe as run
     from flowaudit.observe import parse_mapping
     from flowaudit.reports.observed import OBSERVED_RENDERERS, render_observed_text

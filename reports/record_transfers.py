@@ -50,7 +50,7 @@ class TransferRecords(ReportBase):
                 "tia_outcome": tia.outcome.value if tia and tia.outcome else "",
                 "measures": list(tr.measures) if tr else [],
                 "hop": "first hop" if t.first_hop else "onward",
-                "path": list(t.path) if t.onward else [],
+                "path": self.view.onward_path(t) if t.onward else [],
                 "safeguard": self.safeguard(t), "safeguard_detail": self.safeguard_detail(t),
                 "status": status, "findings": self.rule_ids(flow.id),
             })
