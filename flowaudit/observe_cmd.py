@@ -37,7 +37,8 @@ def observed_result(inventory: Any, findings: list, config: Any, as_of: dt.date 
     from flowaudit.inventory.graph import InventoryView
 
     as_of = as_of or dt.date.today()
-    base = AuditResult(inventory, InventoryView(inventory, default_rulebook(), as_of), as_of, [], config, ())
+    book = default_rulebook()
+    base = AuditResult(inventory, InventoryView(inventory, book, as_of), as_of, [], config, (), book)
     result = add_findings(base, findings, OBSERVED)
     result.unused_waivers = [w for w in result.unused_waivers if str(w["rule"]).startswith("OBS-")]
     return result
