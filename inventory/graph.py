@@ -96,7 +96,9 @@ class Transfer:
     adequacy: tuple[Adequacy, ...]
     via_collection: bool = False  # collection into a processor's system abroad (SPEC §3)
     # No reference back to the view (its chain is `view.onward_path(transfer)`): a transfer
-    # kept by a caller does not keep a whole view alive.
+    # kept by a caller does not keep a whole view alive; it keeps the law and the date it needs.
+    _law: Any = field(default=None, repr=False)
+    _as_of: dt.date | None = field(default=None, repr=False)
 
     @property
     def mechanisms(self) -> tuple[Mechanism, ...]:
@@ -107,13 +109,13 @@ class Transfer:
     def mechanism(self) -> Mechanism | None:
         """The declared mechanism that counts under this transfer's regime: the law decides
         (`Jurisdictions.counted_mechanism`: the strongest valid one the regime recognises)."""
-        assert self._view is not None
-        return self._view.law.counted_mechanism(self)
+        assert self._law is not None
+        return self._law.counted_mechanism(self)  # type: ignore[no-any-return]
 
     @property
     def as_of(self) -> dt.date:
-        assert self._view is not None
-        return self._view.as_of
+        assert self._as_of is not None
+        return self._as_of
 
     @property
     def exporter_role(self) -> Role:
@@ -468,7 +470,7 @@ class InventoryView:
                 found.setdefault(flow.id, []).append(Transfer(
                     flow=flow, regime=regime, exporter=exporter, importer=importer,
                     origin_countries=origin, destination_countries=destinations, elements=elements,
-                    first_hop=first_hop, adequacy=adequacy, via_collection=via_collection))
+                    first_hop=first_hop, adequacy=adequacy, via_collection=via_collection, _law=self.law, _as_of=self.as_of))
         return found
 
     def _outside(self, node: str) -> dict[str, tuple[str, ...]]:
