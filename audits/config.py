@@ -47,7 +47,8 @@ class Config:
 
 def load_config(inventory_path: str | Path | None) -> Config:
     """The first flowaudit.toml or pyproject.toml with [tool.flowaudit] found from the
-    inventory's folder upwards; defaults when there is none."""
+    inventory's folder upwards; defaults when there is none. A configuration of the wrong
+    shape or encoding raises `FlowauditError` naming the file (exit 2, never a traceback)."""
     if inventory_path is None:
         return Config()
     start = Path(inventory_path).resolve()
@@ -58,8 +59,13 @@ def load_config(inventory_path: str | Path | None) -> Config:
             return _parse(_read_toml(own), own)
         project = directory / "pyproject.toml"
         if project.is_file():
-            table = _read_toml(project).get("tool", {}).get("flowaudit")
+            tool = _read_toml(project).get("tool", {})
+            if not isinstance(tool, dict):
+                raise FlowauditError(f"{project}: [tool] must be a table")
+            table = tool.get("flowaudit")
             if table is not None:
+                if not isinstance(table, dict):
+                    raise FlowauditError(f"{project}: [tool.flowaudit] must be a table")
                 return _parse(table, project)
         if (directory / ".git").exists():
             break
@@ -70,8 +76,18 @@ def _read_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
+    except UnicodeDecodeError as exc:
+        raise FlowauditError(f"{path}: not valid UTF-8 (byte {exc.start}); TOML files are UTF-8") from exc
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise FlowauditError(f"{path}: cannot read configuration: {exc}") from exc
+
+
+def _severity(value: object, what: str, path: Path) -> Severity:
+    try:
+        return Severity(value) if isinstance(value, str) else Severity("")
+    except ValueError:
+        raise FlowauditError(f"{path}: {what} must be one of {', '.join(s.value for s in Severity)}, "
+                             f"not {value!r}") from None
 
 
 def _parse(table: dict[str, Any], path: Path) -> Config:
@@ -80,21 +96,24 @@ def _parse(table: dict[str, Any], path: Path) -> Config:
     if unknown:
         raise FlowauditError(f"{path}: unknown [tool.flowaudit] keys {sorted(unknown)}; "
                              "expected severity, limits, skip, fail_on")
-    try:
-        for rule_id, value in (table.get("severity") or {}).items():
-            config.severity[str(rule_id)] = Severity(value)
-        if "fail_on" in table:
-            config.fail_on = Severity(table["fail_on"])
-    except ValueError as exc:
-        raise FlowauditError(f"{path}: {exc}; severities are {', '.join(s.value for s in Severity)}") from exc
-    for name, value in (table.get("limits") or {}).items():
+    severity = table.get("severity") or {}
+    if not isinstance(severity, dict):
+        raise FlowauditError(f"{path}: severity must be a table of rule id = severity")
+    for rule_id, value in severity.items():
+        config.severity[str(rule_id)] = _severity(value, f"severity of {rule_id}", path)
+    if "fail_on" in table:
+        config.fail_on = _severity(table["fail_on"], "fail_on", path)
+    limits = table.get("limits") or {}
+    if not isinstance(limits, dict):
+        raise FlowauditError(f"{path}: limits must be a table of name = number")
+    for name, value in limits.items():
         if name not in LIMIT_NAMES:
             raise FlowauditError(f"{path}: unknown limit {name!r}; expected one of {sorted(LIMIT_NAMES)}")
-        if not isinstance(value, int) or value < 0:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise FlowauditError(f"{path}: limit {name} must be a non-negative integer")
         config.limits[name] = value
     skip = table.get("skip") or []
-    if not isinstance(skip, list):
+    if not isinstance(skip, list) or not all(isinstance(s, str) for s in skip):
         raise FlowauditError(f"{path}: skip must be a list of rule ids")
-    config.skip = tuple(str(s) for s in skip)
+    config.skip = tuple(skip)
     return config

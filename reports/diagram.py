@@ -70,7 +70,7 @@ LEGEND_EDGES = (
 NAME_WIDTH = 26  # characters per line of a node's name before it wraps
 NAME_LINES = 3
 COUNTRY_NODE = "country."  # + an upper-case code: never an inventory id (lower case), never a DOT port
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")  # C0, DEL, C1 (U+0085 NEL), line/paragraph separators
 
 
 def dot_text(value: str, limit: int = 48) -> str:
