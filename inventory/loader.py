@@ -100,6 +100,24 @@ def _construct_int(loader: yaml.constructor.SafeConstructor, node: yaml.ScalarNo
 
 
 _Loader.add_constructor(_INT, _construct_int)
+
+
+def _construct_float(loader: yaml.constructor.SafeConstructor, node: yaml.ScalarNode) -> float | str:
+    """A float as YAML 1.2 reads it; a literal too large for a double (`1e400`) stays a string,
+    as ryaml reads it, so the file means the same whichever reader takes it (and the model
+    reports it against its field rather than silently reading infinity)."""
+    text = loader.construct_scalar(node)
+    try:
+        value = float(text.replace("_", "")) if not text.lstrip("+-").startswith(".") else \
+            yaml.constructor.SafeConstructor.construct_yaml_float(loader, node)
+    except ValueError:
+        return text
+    if value in (float("inf"), float("-inf")) and "inf" not in text.lower():
+        return text
+    return value
+
+
+_Loader.add_constructor(_FLOAT, _construct_float)
 _read_fast = make_reader(_Loader)  # the same answers, built without SafeConstructor's overhead
 
 # The optional fast path (`pip install flowaudit[fast]`): ryaml (Rust, YAML 1.2) parses several
