@@ -8,7 +8,9 @@ exact field of a validation error.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -223,17 +225,75 @@ class SourceFile:
         return self._id_lines.get(entry_id)
 
 
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
 def discover(path: Path) -> list[Path]:
-    """The inventory files at `path`, in a stable order."""
-    if not path.exists():
-        raise InventoryError([Problem(str(path), None, None, "", "no such file or directory")])
-    if path.is_file():
+    """The inventory files at `path`, in a stable order. Nothing is skipped silently: symlinked
+    folders are followed (each real folder once, so a loop ends), suffixes are matched in any
+    case (`.YAML`), and a folder that cannot be read, a broken symlink or a FIFO named `*.yaml`
+    is an error. Hidden files and folders (`.git`, `.cache`) are not part of an inventory."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        kind = "broken symbolic link" if path.is_symlink() else "no such file or directory"
+        raise InventoryError([Problem(str(path), None, None, "", kind)]) from None
+    except OSError as exc:
+        raise InventoryError([Problem(str(path), None, None, "", f"cannot read: {exc.strerror or exc}")]) from None
+    if stat.S_ISREG(st.st_mode):
         return [path]
-    files = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(path).parts))
+    if not stat.S_ISDIR(st.st_mode):
+        raise InventoryError([Problem(str(path), None, None, "", "not a regular file or a folder")])
+    files: list[Path] = []
+    problems: list[Problem] = []
+    seen: set[tuple[int, int]] = set()
+    pending = [path]
+    while pending:
+        folder = pending.pop()
+        try:
+            key = (folder.stat().st_dev, folder.stat().st_ino)
+        except OSError as exc:
+            problems.append(Problem(str(folder), None, None, "", f"cannot read this folder: {exc.strerror or exc}"))
+            continue
+        if key in seen:
+            continue  # a symlink back into a folder already read
+        seen.add(key)
+        try:
+            with os.scandir(folder) as entries:
+                listing = sorted(entries, key=lambda e: e.name)
+        except OSError as exc:
+            problems.append(Problem(str(folder), None, None, "", f"cannot read this folder: {exc.strerror or exc}"))
+            continue
+        for entry in listing:
+            if entry.name.startswith("."):
+                continue
+            child = Path(entry.path)
+            try:
+                is_dir = entry.is_dir()  # follows symlinks
+            except OSError:
+                is_dir = False
+            if is_dir:
+                pending.append(child)
+                continue
+            if not entry.name.lower().endswith(YAML_SUFFIXES):
+                continue
+            try:
+                mode = os.stat(child).st_mode
+            except FileNotFoundError:
+                problems.append(Problem(str(child), None, None, "", "broken symbolic link"))
+                continue
+            except OSError as exc:
+                problems.append(Problem(str(child), None, None, "", f"cannot read: {exc.strerror or exc}"))
+                continue
+            if not stat.S_ISREG(mode):
+                problems.append(Problem(str(child), None, None, "", "not a regular file (a FIFO, socket or device)"))
+                continue
+            files.append(child)
+    if problems:
+        raise InventoryError(problems)
     if not files:
         raise InventoryError([Problem(str(path), None, None, "", "no *.yaml or *.yml files in this directory")])
-    return files
+    return sorted(files, key=lambda p: p.relative_to(path).as_posix())
 
 
 def _display(path: Path) -> str:
