@@ -27,10 +27,16 @@ def require_program(path_or_name: str, why: str) -> None:
     found = Path(path_or_name).exists() if "/" in path_or_name else shutil.which(path_or_name)
     if not found:
         # the program's name only: a skip message names nothing outside the repository
-        message = f"{Path(path_or_name).name} is not installed ({why}); on Debian: apt-get install graphviz chromium"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        require_or_skip(f"{Path(path_or_name).name} is not installed ({why}); on Debian: apt-get install "
+                        "graphviz chromium")
+
+
+def require_or_skip(message: str) -> None:
+    """Something a test needs is missing: skip on a developer's machine, fail in CI (CI=1), where
+    .ci/run installs everything, so that no test can silently not run there."""
+    if IN_CI:
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import IN_CI, write_tree
+from conftest import require_or_skip, write_tree
 from test_observe import INVENTORY, LOG_HEADER, LOG_ROWS, _compare
 
 from flowaudit.observe import observe
@@ -26,10 +26,7 @@ def _require_spark() -> None:
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
         missing.append("a Java runtime (apt-get install default-jre-headless)")
     if missing:
-        message = "Spark test needs " + " and ".join(missing)
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        require_or_skip("Spark test needs " + " and ".join(missing))
 
 
 @pytest.fixture(scope="module")
