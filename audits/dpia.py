@@ -198,7 +198,7 @@ def _screen(view: InventoryView, purpose: Purpose, large_scale: int) -> Screenin
     if known >= large_scale:
         add("large-scale", True, [f"{known:,} data subjects (threshold {large_scale:,})", *facts])
     elif missing:
-        add("large-scale", None, facts + [f"no count for {', '.join(missing)}"],
+        add("large-scale", None, [*facts, f"no count for {', '.join(missing)}"],
             f"? to be answered by the purpose owner: how many people are in {', '.join(missing)} "
             f"(large scale from {large_scale:,}; set `count` on the subjects)")
     else:

@@ -110,14 +110,14 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
     severity = context.config.severity.get(r.id, r.severity)
     try:
         items = list(r.over(context))
-    except Exception as exc:  # noqa: BLE001 - a broken rule is reported, never a silent pass
+    except Exception as exc:  # broad on purpose: a broken rule is reported, never a silent pass
         errors.append(_error(r, "inventory", context.inventory.controller.id, exc))
         return
     for item in items:
         try:
             out = r.check(context, item)
             hits = [out] if isinstance(out, Hit) else list(out or ())
-        except Exception as exc:  # noqa: BLE001 - likewise for one subject; the others still run
+        except Exception as exc:  # broad on purpose, likewise for one subject; the others still run
             kind, ident = _subject_of(item)
             errors.append(_error(r, kind, ident, exc))
             continue

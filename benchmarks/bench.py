@@ -47,7 +47,7 @@ for p in (str(ROOT), str(HERE)):
     if p not in sys.path:
         sys.path.insert(0, p)
 
-from fides_compare import run_measured
+from fides_compare import run_measured  # noqa: E402 - importable only once the sys.path lines above ran
 
 RESULTS = HERE / "results.md"
 CHAIN_FLOWS = 50_000

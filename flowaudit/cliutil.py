@@ -7,6 +7,7 @@ atomic writer and the process tuning of the `flowaudit` executable.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import functools
@@ -129,10 +130,8 @@ def _keep_owner(fd: int, before: os.stat_result) -> None:
     try:
         os.fchown(fd, before.st_uid, before.st_gid)
     except PermissionError:
-        try:
+        with contextlib.suppress(PermissionError):
             os.fchown(fd, -1, before.st_gid)
-        except PermissionError:
-            pass
 
 
 def tune_process() -> None:

@@ -305,7 +305,7 @@ def _changes(old: dict[str, Any], new: dict[str, Any], fields: tuple[str, ...] |
         name = f"{prefix}{key}"
         if isinstance(a, dict) and isinstance(b, dict):
             found.extend(_changes(a, b, prefix=name + "."))
-        elif isinstance(a, dict) and b is None or a is None and isinstance(b, dict):
+        elif (isinstance(a, dict) and b is None) or (a is None and isinstance(b, dict)):
             whole = _changes(a or {}, b or {}, prefix=name + ".")
             found.extend(c for c in whole if not (c["old"] in _EMPTY and c["new"] in _EMPTY))
         else:
@@ -538,7 +538,7 @@ def render_markdown(report: dict[str, Any]) -> str:
                                 ("changed", "Findings that changed", True)):
         items = _by_severity(report["findings"][key])
         if items:
-            out += ["", f"### {title} ({len(items)})", ""] + _table(header, finding_rows(items, changed))
+            out += ["", f"### {title} ({len(items)})", "", *_table(header, finding_rows(items, changed))]
 
     rows = []
     for key, label in (("added", "➕ added"), ("removed", "➖ removed"), ("changed", "✏️ changed")):
@@ -559,7 +559,7 @@ def render_markdown(report: dict[str, Any]) -> str:
             fields = _md_changes(item["changes"]) if key == "changed" else ""
             rows.append([label, item["kind"], _code(item["id"]), fields])
     if rows:
-        out += ["", f"### Inventory entries ({len(rows)})", ""] + _table(["Change", "Kind", "Id", "Fields"], rows)
+        out += ["", f"### Inventory entries ({len(rows)})", "", *_table(["Change", "Kind", "Id", "Fields"], rows)]
     out += ["", f"<sub>flowaudit {report['version']} · law as of {report['as_of']}</sub>"]
     return "\n".join(out) + "\n"
 

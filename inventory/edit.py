@@ -19,6 +19,7 @@ newcomer can read and test the YAML work on its own.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import io
@@ -67,10 +68,8 @@ def append_entry(text: str, section: str, entry: dict[str, Any]) -> tuple[str, i
     expected[section] = [*(current or []), _plain(entry)]
 
     attempts = []
-    try:
+    with contextlib.suppress(_CannotSplice):
         attempts.append(_splice_text(text, section, entry, newline))
-    except _CannotSplice:
-        pass
     for new_text, offset in attempts:
         if _parses_to(new_text, expected):
             return bom + new_text, new_text.count("\n", 0, offset) + 1
@@ -264,7 +263,7 @@ def _reads_back(text: str, value: str) -> bool:
         return True
     try:
         return ryaml.loads(f"[{text}]") == [value]
-    except Exception:  # noqa: BLE001 - ryaml raises its own error types; any of them means "quote it"
+    except Exception:  # broad on purpose: ryaml raises its own error types; any means "quote it"
         return False
 
 

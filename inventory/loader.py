@@ -392,7 +392,7 @@ def read_file(path: Path, *, parser: Parser = "auto") -> tuple[SourceFile | None
     if fast is not None and not _needs_pyyaml(text) and _shallow_flow(data):
         try:
             document = fast.loads(text)
-        except Exception as exc:  # noqa: BLE001 - ryaml's own error types; PyYAML below locates the problem
+        except Exception as exc:  # broad on purpose: ryaml's own error types; PyYAML below locates it
             fast_error: Exception | None = exc
         else:
             fast_error = None

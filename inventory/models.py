@@ -104,7 +104,7 @@ def _not_a_number(value: object) -> object:
     # pydantic would read 2024 as a Unix timestamp; an inventory date is always written out.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         # ValueError, not TypeError: pydantic turns only the former into a validation error
-        raise ValueError("expected an ISO 8601 date such as 2024-05-31")  # noqa: TRY004
+        raise ValueError("expected an ISO 8601 date such as 2024-05-31")
     return value
 
 

@@ -236,7 +236,7 @@ def _bars(counts: list[int], width: float = 180.0) -> list[dict[str, Any]]:
     total = sum(counts) or 1
     x = 0.0
     out = []
-    for kind, n in zip(SAFEGUARDS, counts):
+    for kind, n in zip(SAFEGUARDS, counts, strict=True):
         if not n:
             continue
         w = width * n / total

@@ -69,7 +69,7 @@ class TransferRecords(ReportBase):
         """Per destination country: transfers by safeguard class, regimes, importers, data categories."""
         by: dict[str, dict[str, Any]] = {}
         elements = self.inventory.elements
-        for t, row in zip(self.transfers, self.transfer_rows):
+        for t, row in zip(self.transfers, self.transfer_rows, strict=True):
             for c in t.destination_countries:
                 entry = by.setdefault(c, {"country": c, "name": country_name(c), "total": 0,
                                           "safeguards": Counter(), "status": Counter(), "regimes": set(),

@@ -95,7 +95,7 @@ def retention_text(period: str | None) -> str:
     m = _DURATION.match(period)
     if not m:
         return period
-    parts = [f"{n} {unit}{'' if n == '1' else 's'}" for n, unit in zip(m.groups(), _UNIT_NAMES) if n]
+    parts = [f"{n} {unit}{'' if n == '1' else 's'}" for n, unit in zip(m.groups(), _UNIT_NAMES, strict=True) if n]
     return f"{' '.join(parts)} ({period})" if parts else period
 
 

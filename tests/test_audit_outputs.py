@@ -418,7 +418,7 @@ def test_a_rule_that_raises_is_reported(tmp_path: Path, monkeypatch: pytest.Monk
 def test_piped_text_is_one_finding_per_line_with_ids_whole(in_root: Path) -> None:
     """Piped (or written with -o), `audit` prints `file:line: severity RULE kind id: message`,
     one finding a line, no box drawing, so ids can be copied and grepped."""
-    code, out, _ = run("audit", str(EXAMPLE), "--as-of", AS_OF)
+    _, out, _ = run("audit", str(EXAMPLE), "--as-of", AS_OF)
     _, doc = audit_json(EXAMPLE, "--as-of", AS_OF)  # the same date: findings change with the law's dates
     lines = out.splitlines()
     assert lines[0].startswith("flowaudit audit of ")

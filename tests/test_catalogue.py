@@ -241,7 +241,7 @@ def test_the_catalogue_collects_every_rule_a_module_defines() -> None:
     from flowaudit.audits.rule import rule
 
     module = types.ModuleType("flowaudit.audits.rules.scratch")
-    exec(  # noqa: S102 - a throwaway rule module defined in the test
+    exec(  # a throwaway rule module defined in the test
         "def check(ctx, item):\n    return None\n", module.__dict__)
     module.forgotten = rule("ZZZ-001", title="t", severity=S.LOW, legal=("x",), remediation="r",
                             subject="flow", over=selectors.purposes)(module.check)

@@ -166,7 +166,6 @@ def test_legend_and_one_safeguard_label_per_cluster_pair(example) -> None:  # ty
 
     data = ReportData(example)
     built = diagram.Diagram(data)
-    graph = built.build()
     labelled = [(a, b) for a, b, text in re.findall(r'^\s*(\S+) -> (\S+) \[.*?\blabel="([^"]*)"', dot, re.MULTILINE)
                 if not re.match(r"\d+ flows?\b", text)]  # not the count on an edge of several flows
     nodes = {n: built._node(n.strip('"'), "full", {}).cluster for pair in labelled for n in pair}

@@ -241,7 +241,7 @@ def test_mapping_file_covers_fideslang_default_taxonomy() -> None:
         parts = key.split(".")
         matched = next(".".join(parts[:n]) for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in rules)
         assert matched != "user" or key == "user", f"default category {key} falls back to `user`"
-    for key, rule in rules.items():
+    for rule in rules.values():
         if "category" in rule:
             Category(rule["category"])
     for category, key in data["export_categories"].items():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import sys
 import textwrap
@@ -145,7 +146,7 @@ def test_a_folder_naming_a_missing_module_is_a_clear_error(tmp_path: Path,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     book = _fourth_regime(tmp_path, monkeypatch)
     (tmp_path / "modules" / "fourth_regime" / "rules.py").unlink()
-    with pytest.raises(FlowauditError, match="jp-appi/regime.yaml names rule module 'fourth_regime.rules'"):
+    with pytest.raises(FlowauditError, match=re.escape("jp-appi/regime.yaml names rule module 'fourth_regime.rules'")):
         build_catalogue(Rulebook(book))
 
 

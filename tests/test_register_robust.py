@@ -65,7 +65,7 @@ def _register_via(path: str, element: str, barrier, results) -> None:  # type: i
         reg = register_entry(path, "flow", {"from": "crm", "to": "de-mailer", "elements": [element],
                                             "purposes": ["newsletter"]})
         results.put(reg.entry_id)
-    except Exception as exc:  # noqa: BLE001 - reported to the test
+    except Exception as exc:  # any error is reported to the test
         results.put(f"failed: {exc!r}")
 
 
@@ -221,7 +221,7 @@ def test_a_file_whose_owner_cannot_be_kept_is_not_replaced(inv: Path, monkeypatc
 
     monkeypatch.setattr(os, "chown", refuse)
     monkeypatch.setattr("pathlib.Path.stat", lambda self, **kw: fake_stat(self, **kw))
-    with pytest.raises(FlowauditError, match="belongs to .*nothing was written"):
+    with pytest.raises(FlowauditError, match=r"belongs to .*nothing was written"):
         register_entry(inv, "flow", {"from": "crm", "to": "us-host", "elements": ["email"], "purposes": ["support"]})
     monkeypatch.undo()
     assert target.read_bytes() == before

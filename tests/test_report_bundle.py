@@ -71,7 +71,7 @@ def test_a_failed_move_keeps_the_previous_bundle_whole(result, tmp_path: Path,  
         return real_replace(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(FlowauditError, match="No space left on device.*previous files there are unchanged"):
+    with pytest.raises(FlowauditError, match=r"No space left on device.*previous files there are unchanged"):
         write_report(result, out, label="changed label")
     monkeypatch.undo()
     assert calls["n"] == 3

@@ -311,7 +311,7 @@ def test_workbook_reads_as_a_regulator_prints_it(example: tuple[object, Path]) -
     texts = [c for r in processor.iter_rows(values_only=True) for c in r if isinstance(c, str)]
     assert any(t.startswith("No processing on behalf of other controllers") for t in texts)
     row, columns = _header_row(wb["Transfers"])
-    rows = [dict(zip(columns, r)) for r in wb["Transfers"].iter_rows(min_row=row + 1, values_only=True)]
+    rows = [dict(zip(columns, r, strict=True)) for r in wb["Transfers"].iter_rows(min_row=row + 1, values_only=True)]
     adequate = [r for r in rows if r["Safeguard type"] == "Adequacy decision"]
     assert adequate and all(r["Mechanism"] == "adequacy" for r in adequate)
     assert all(r["TIA date"] and r["TIA outcome"] for r in rows), "a blank TIA cell says none"

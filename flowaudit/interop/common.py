@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -25,12 +25,12 @@ SECTIONS = ("organisations", "subjects", "elements", "purposes", "systems", "flo
 _ID = re.compile(ID_PATTERN)
 
 
-class ImportError_(Exception):  # noqa: N801 - not the builtin ImportError
+class ImportError_(Exception):  # trailing underscore: not the builtin ImportError
     """Input that cannot be imported at all; the message names the file and key, or the sheet,
     row and column."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def mapping(name: str) -> dict[str, Any]:
     """A mapping data file shipped in flowaudit.data/mappings/ (e.g. 'fideslang')."""
     text = resources.files("flowaudit.data").joinpath("mappings", f"{name}.yaml").read_text(encoding="utf-8")

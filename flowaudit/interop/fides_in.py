@@ -117,7 +117,7 @@ class _Importer:
         self.ids = Ids()
         self.by_kind: dict[str, list[tuple[str, dict[str, Any]]]] = defaultdict(list)
         for file, doc in docs:
-            for key, value in doc.items():
+            for key in doc:
                 if key in DOCUMENT_KINDS:
                     for item in _list(file, doc, key):
                         self.by_kind[key].append((file, item))
@@ -339,7 +339,7 @@ class _Importer:
             if sid in stored:
                 entry["elements"] = stored[sid]
             self._system_extras(system, entry, file)
-        for sub_key, sub in self.subjects.items():
+        for sub in self.subjects.values():
             if sub["id"] in self.children_subjects:
                 sub["children"] = True
                 self.result.review("subject", sub, "declared with `user.childrens`: set `youngest` (the age of the "
@@ -575,7 +575,7 @@ class _Importer:
         def carried(src: str, dst: str, link: dict[str, Any], where: str, src_key: str, dst_key: str
                     ) -> tuple[list[str], list[str], str | None]:
             src_e, src_p, _ = decl_of(src)
-            dst_e, dst_p, _ = decl_of(dst)
+            dst_e, _, _ = decl_of(dst)
             if link.get("data_categories"):
                 elements = unique(self.element_for(str(c), where) for c in link["data_categories"])
                 review = None

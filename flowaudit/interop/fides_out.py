@@ -42,7 +42,7 @@ def _key(parent: str, ident: str) -> str:
 
 
 def manifest(result: AuditResult) -> dict[str, Any]:
-    inv, view = result.inventory, result.view
+    inv = result.inventory
     data = mapping("fideslang")
     basis_text = {v: k for k, v in data["legal_basis"].items()}
     special_text = {v: k for k, v in data["special_category_legal_basis"].items()}

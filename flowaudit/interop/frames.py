@@ -73,7 +73,7 @@ def frames(result: AuditResult) -> dict[str, pd.DataFrame]:
     exposure = []
     orgs = data.exposure["organisations"]
     for row in data.exposure["rows"]:
-        for org, value in zip(orgs, row["values"]):
+        for org, value in zip(orgs, row["values"], strict=True):
             if value is not None:
                 exposure.append({"element": row["element"], "element_name": row["name"], "category": row["category"],
                                  "organisation": org["id"], "organisation_name": org["name"],
@@ -82,7 +82,7 @@ def frames(result: AuditResult) -> dict[str, pd.DataFrame]:
     record = []
     for table, label in ((data.controller_record, "Art. 30(1)"), (data.processor_record, "Art. 30(2)")):
         for row in table.rows:
-            record.append({"Record": label, **dict(zip(table.columns, row))})
+            record.append({"Record": label, **dict(zip(table.columns, row, strict=True))})
     columns = {
         "flows": ["flow", "from", "from_kind", "to", "to_kind", "exporter", "importer", "to_countries", "elements",
                   "purposes", "frequency", "volume", "mechanism", "restricted", "regimes", "status", "findings"],

@@ -93,7 +93,7 @@ def _current(result: AuditResult) -> dict[str, dict[str, str]]:
     fields = [match_heading(c) for c in table.columns]
     out = {}
     for row in table.rows:
-        values = {f: text(v) for f, v in zip(fields, row) if f}
+        values = {f: text(v) for f, v in zip(fields, row, strict=True) if f}
         out[values["purpose_id"]] = values
     return out
 

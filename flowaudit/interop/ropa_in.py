@@ -459,7 +459,7 @@ class _Builder:
             missing = [w for w, v in (("relation", relation), ("country", country)) if not v]
             if missing:
                 self.result.review("organisation", entry, f"{' and '.join(missing)} not in the record: "
-                                                          f"{'third-party' if not relation else relation}, "
+                                                          f"{relation or 'third-party'}, "
                                                           f"{country or me['country']} assumed")
         return self.orgs[key]
 

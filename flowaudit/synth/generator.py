@@ -150,7 +150,7 @@ class _Synth:
         n_sub = max(5, min(70, n // 1500))
         self.processors: list[int] = []
         self.sub_processors: list[int] = []
-        for i in range(n_sub):
+        for _ in range(n_sub):
             cc = _weighted(rng, SUBPROCESSOR_COUNTRIES)
             slug, name = self._brand(used, cc)
             org = Org(slug, name, cc, "sub-processor", [f'  contact: "privacy@{slug}.example"'])
@@ -282,7 +282,7 @@ class _Synth:
         if n_purposes < len(DOMAIN_WEIGHTS):
             counts = [1 if i < n_purposes else 0 for i in range(len(DOMAIN_WEIGHTS))]
         seq = 0
-        for (domain, _), count in zip(DOMAIN_WEIGHTS, counts):
+        for (domain, _), count in zip(DOMAIN_WEIGHTS, counts, strict=True):
             templates = PURPOSES[domain]
             for k in range(count):
                 if k < len(templates):
@@ -300,7 +300,7 @@ class _Synth:
         order = sorted(range(len(shares)), key=lambda i: (alloc[i] - shares[i], i))
         for i in order[:rest]:
             alloc[i] += 1
-        for p, f in zip(self.purposes, alloc):
+        for p, f in zip(self.purposes, alloc, strict=True):
             p.flows = f
         # Compatibility assessments (Art. 6(4)) between activities of the same domain.
         by_domain: dict[str, list[int]] = {}
@@ -440,7 +440,7 @@ class _Synth:
                 self._add_system(seq, team, domain, tier)
         for i, sub in enumerate(self.sub_processors):
             org = self.orgs[sub]
-            for j in range(1 if i >= n_sub_systems - len(self.sub_processors) else 2):
+            for _ in range(1 if i >= n_sub_systems - len(self.sub_processors) else 2):
                 if len(self.systems) >= n_systems:
                     break
                 seq += 1
@@ -724,7 +724,7 @@ class _Synth:
                 # an element no purpose of the flow needs (MIN-002)
                 extra = [e for e in self.domain_elements[p.domain] if e not in need]
                 if extra:
-                    elems = sorted(elems + [rng.choice(extra)])
+                    elems = sorted([*elems, rng.choice(extra)])
                     self._fault("MIN-002", fid)
             elif r < 0.03 and kind != "collection":
                 # re-use for an unrelated activity (PUR-001)
@@ -837,7 +837,7 @@ class _Synth:
         if anonymous or (p.template[4].get("needs") == "anonymised" and r < 0.5):
             if not anonymous:
                 self._fault("TRF-006", fid)
-            return head + ["    anonymised: true"], frequency
+            return [*head, "    anonymised: true"], frequency
         if r < 0.06:
             self._fault("TRF-001", fid)
             return [], frequency
@@ -845,7 +845,7 @@ class _Synth:
         if regime == "cn":
             mech = ("pipl-standard-contract" if r < 0.62 else "pipl-security-assessment" if r < 0.84
                     else "pipl-certification" if r < 0.94 else "scc")
-            out = head + [f"    mechanism: {mech}"]
+            out = [*head, f"    mechanism: {mech}"]
             if p.legal_basis == "consent":
                 if rng.random() < 0.85:
                     out.append("    separate_consent: true")
@@ -855,35 +855,34 @@ class _Synth:
         if regime == "uk":
             adequate = dest in self.law.uk_adequate or (dest == "US" and imp.uk_ext)
             if adequate:
-                return (head + ["    mechanism: adequacy"] if r < 0.3 else []), frequency
+                return ([*head, "    mechanism: adequacy"] if r < 0.3 else []), frequency
             if r < 0.5:
-                return head + ["    mechanism: idta"] + self._tia(fid, sensitive), frequency
+                return [*head, "    mechanism: idta", *self._tia(fid, sensitive)], frequency
             if r < 0.9:
-                return head + ["    mechanism: uk-addendum", self._scc(exporter, importer, fid)] \
-                    + self._tia(fid, sensitive), frequency
+                return [*head, "    mechanism: uk-addendum", self._scc(exporter, importer, fid), *self._tia(fid, sensitive)], frequency
             return self._derogation(fid, head, frequency)
         adequate = dest in self.law.eu_adequate or (dest == "US" and imp.dpf)
         if adequate:
             if r < 0.55:
                 return [], frequency
             if r < 0.92:
-                return head + ["    mechanism: adequacy"], frequency
-            return head + ["    mechanism: scc", self._scc(exporter, importer, fid)], frequency
+                return [*head, "    mechanism: adequacy"], frequency
+            return [*head, "    mechanism: scc", self._scc(exporter, importer, fid)], frequency
         if dest == "US" and r < 0.08:
             self._fault("TRF-002", fid)  # claims adequacy for an importer without DPF certification
-            return head + ["    mechanism: adequacy"], frequency
+            return [*head, "    mechanism: adequacy"], frequency
         if exp.relation in ("self", "affiliate") and imp.relation == "affiliate" and r < 0.7:
             if not (exp.bcr and imp.bcr):
                 self._fault("TRF-009", fid)
-            return head + ["    mechanism: bcr"] + self._tia(fid, sensitive), frequency
+            return [*head, "    mechanism: bcr", *self._tia(fid, sensitive)], frequency
         r = rng.random()
         if r < 0.84:
-            return head + ["    mechanism: scc", self._scc(exporter, importer, fid)] + self._tia(fid, sensitive), \
+            return [*head, "    mechanism: scc", self._scc(exporter, importer, fid), *self._tia(fid, sensitive)], \
                 frequency
         if r < 0.94:
             return self._derogation(fid, head, frequency)
         mech = "ad-hoc-clauses" if r < 0.97 else "certification"
-        return head + [f"    mechanism: {mech}"] + self._tia(fid, sensitive), frequency
+        return [*head, f"    mechanism: {mech}", *self._tia(fid, sensitive)], frequency
 
     def _derogation(self, fid: str, head: list[str], frequency: str | None) -> tuple[list[str], str | None]:
         rng = self.rng
@@ -892,8 +891,7 @@ class _Synth:
             frequency = "occasional"
         else:
             self._fault("TRF-005", fid)
-        return head + [f"    mechanism: {mech}",
-                       f"  notes: {_q('Art. 49(1) derogation; documented in the transfer register')}"], frequency
+        return [*head, f"    mechanism: {mech}", f"  notes: {_q('Art. 49(1) derogation; documented in the transfer register')}"], frequency
 
     # -- systems' security, waivers ---------------------------------------------------------------
 
@@ -967,8 +965,7 @@ class _Synth:
 
         orgs = []
         for o in self.orgs:
-            lines = [f"- id: {o.id}", f"  name: {_q(o.name)}", f"  country: {_cc(o.country)}",
-                     f"  relation: {o.relation}"] + o.lines
+            lines = [f"- id: {o.id}", f"  name: {_q(o.name)}", f"  country: {_cc(o.country)}", f"  relation: {o.relation}", *o.lines]
             if o.subprocessors:
                 lines.append("  subprocessors: " + _list([self.orgs[s].id for s in o.subprocessors]))
             if o.relation != "self":
@@ -998,7 +995,7 @@ class _Synth:
 
         purs = []
         for i, p in enumerate(self.purposes):
-            lines = [f"- id: {p.id}", f"  name: {_q(p.name)}"] + p.lines
+            lines = [f"- id: {p.id}", f"  name: {_q(p.name)}", *p.lines]
             if p.compatible_with:
                 lines.append("  compatible_with: " + _list([self.purposes[c].id for c in p.compatible_with]))
             if i % 97 == 41 and self.clients:

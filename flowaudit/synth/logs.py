@@ -38,10 +38,7 @@ SPAN_SECONDS = 30 * 24 * 3600  # the logs cover 30 days
 def system_endpoints(seq: int, system_id: str) -> list[str]:
     """A host name and an address range per system, from its position (no random draw, so the
     inventory's other contents do not move)."""
-    if seq < 65536:
-        network = f"10.{seq >> 8}.{seq & 255}.0/24"
-    else:
-        network = f"fd00:{seq >> 16:x}:{seq & 0xffff:x}::/64"
+    network = f"10.{seq >> 8}.{seq & 255}.0/24" if seq < 65536 else f"fd00:{seq >> 16:x}:{seq & 0xffff:x}::/64"
     return [f"{system_id}.{DOMAIN}", network]
 
 
