@@ -26,7 +26,7 @@ from flowaudit.inventory.errors import FlowauditError
 from flowaudit.inventory.models import Category, Mechanism, Organisation, Role, iso_countries, iso_subdivisions
 
 if TYPE_CHECKING:
-    from flowaudit.inventory.graph import Transfer as RestrictedTransfer
+    from flowaudit.inventory.graph import Transfer
 
 
 def _rulebook_dir() -> Path:
@@ -385,7 +385,7 @@ class Rulebook:
     def scc_module(self, exporter: Role, importer: Role) -> str:
         return self.scc_modules[(exporter, importer)]
 
-    def counted_mechanism(self, transfer: RestrictedTransfer) -> Mechanism | None:
+    def counted_mechanism(self, transfer: Transfer) -> Mechanism | None:
         """The mechanism that counts for a restricted transfer under its regime (the strongest
         valid one among those the flow declares and the regime recognises; `audits.mechanisms`)."""
         from .mechanisms import choose

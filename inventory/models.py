@@ -475,7 +475,11 @@ class Tia(_Sub):
     outcome: TiaOutcome | None = None
 
 
-class Transfer(_Sub):
+# A flow's `transfer:` block is its safeguard (SPEC §2). Whether the flow is a restricted
+# transfer at all is the graph's answer: `inventory.graph.Transfer` (SPEC §3).
+class Safeguard(_Sub):
+    """The safeguard a flow relies on if it is a restricted transfer (its `transfer:` block)."""
+
     # one mechanism or a list: each regime uses those it recognises ([scc, uk-addendum])
     mechanism: Mechanism | list[Mechanism] | None = None
     scc: Scc | None = None
@@ -504,7 +508,7 @@ class Flow(Entry):
     purposes: list[Id] = []
     frequency: Frequency = Frequency.CONTINUOUS
     volume: Annotated[int, Field(ge=0)] | None = None
-    transfer: Transfer | None = None
+    transfer: Safeguard | None = None  # the safeguard (YAML key `transfer`)
     consideration: bool = False  # the recipient gives valuable consideration: a CCPA sale (1798.140(ad))
     consumer_directed: bool = False  # the consumer directs the disclosure: neither sale nor sharing
     merger: bool = False  # disclosure in a merger, acquisition or bankruptcy: neither sale nor sharing
