@@ -94,11 +94,19 @@ _Loader.add_implicit_resolver(_FLOAT, re.compile(
     r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"), list("-+0123456789."))
 
 
+# The integers every reader holds: ryaml (the optional fast reader) reads a wider literal as text
+# (hex) or refuses the file (decimal), so PyYAML, the reference, keeps it as text too and the model
+# reports it against its field ("expected a whole number").
+_INT_RANGE = range(-(2**63), 2**64)
+
+
 def _construct_int(loader: yaml.constructor.SafeConstructor, node: yaml.ScalarNode) -> int | str:
+    text = loader.construct_scalar(node)
     try:
-        return int(loader.construct_scalar(node), 0)  # 0x.., 0o.., 0b.. as YAML 1.2 writes them
+        value = int(text, 0)  # 0x.., 0o.., 0b.. as YAML 1.2 writes them
     except ValueError:  # an explicit `!!int many`: the model reports it against its field
-        return loader.construct_scalar(node)
+        return text
+    return value if value in _INT_RANGE else text
 
 
 _Loader.add_constructor(_INT, _construct_int)
@@ -158,7 +166,6 @@ def _needs_pyyaml(text: str) -> bool:
     if "&" not in text and "*" not in text and "!" not in text:
         return False
     return _NODE_PROPERTY.search(text) is not None
-_RYAML_AT = re.compile(r"at line (\d+) column (\d+)")
 
 MAX_FILE_BYTES = 256 * 1024 * 1024
 # An inventory nests six levels (file, section, entry, transfer, scc, value). libyaml's composer
@@ -391,15 +398,11 @@ def read_file(path: Path, *, parser: Parser = "auto") -> tuple[SourceFile | None
     source = SourceFile(path, display, text)
     if fast is not None and not _needs_pyyaml(text) and _shallow_flow(data):
         try:
-            document = fast.loads(text)
-        except Exception as exc:  # broad on purpose: ryaml's own error types; PyYAML below locates it
-            fast_error: Exception | None = exc
-        else:
-            fast_error = None
-        if fast_error is None:
-            return _as_source(source, document)
-    else:
-        fast_error = None
+            return _as_source(source, fast.loads(text))
+        except Exception:  # ryaml's own error types
+            # PyYAML, the reference, decides below: it reports the problem with its line and column,
+            # or reads what ryaml refused (an integer past 64 bits) as it reads it without ryaml
+            pass
     try:
         deep = _too_deep(text)
         if deep is not None:
@@ -441,12 +444,6 @@ def read_file(path: Path, *, parser: Parser = "auto") -> tuple[SourceFile | None
         return None, [Problem(display, None, None, "", "malformed YAML: nested too deeply")]
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # an odd explicit tag
         return None, [Problem(display, None, None, "", f"malformed YAML: cannot construct a value ({exc})")]
-    if fast_error is not None:
-        # PyYAML accepts what ryaml refused (e.g. a key given twice in one mapping)
-        found = _RYAML_AT.search(str(fast_error))
-        at_line, at_col = (int(found.group(1)), int(found.group(2))) if found else (None, None)
-        message = _RYAML_AT.sub("", str(fast_error).split("\n")[0]).strip().rstrip(",")
-        return None, [Problem(display, at_line, at_col, "", f"malformed YAML: {message}")]
     return _as_source(source, document)
 
 

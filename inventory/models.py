@@ -22,11 +22,27 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    StrictBool,
+    StrictInt,
+    StrictStr,
     StringConstraints,
 )
+from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
-Id = Annotated[str, StringConstraints(pattern=ID_PATTERN)]
+# An id names an entry in messages, reports and file names: longer than this is a mistake (a pasted
+# paragraph, a generated key), never a name someone reads.
+MAX_ID_LENGTH = 200
+# Whole numbers fit a signed 64-bit integer: what spreadsheets, Parquet and every YAML reader hold.
+MAX_INT = 2**63 - 1
+
+# Strict types (SPEC §7: no lax coercion). A field that wants text, a number or a boolean takes
+# exactly that: `count: true`, `count: '1000'`, `youngest: 12.5`, `children: yes` and `name: 12`
+# are errors naming the field, never values quietly converted.
+Text = StrictStr
+Flag = StrictBool
+Id = Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN, max_length=MAX_ID_LENGTH)]
+Count = Annotated[StrictInt, Field(ge=0, le=MAX_INT)]
 
 REGIONS = frozenset({"EEA", "EU", "WORLD"})
 RETENTION_KEYWORDS = frozenset({"until-account-deletion", "until-purpose-fulfilled", "statutory"})
@@ -39,11 +55,6 @@ _DURATION = re.compile(
 @lru_cache(maxsize=1)
 def iso_countries() -> frozenset[str]:
     return frozenset(c.alpha_2 for c in pycountry.countries)
-
-
-def _norway(value: object) -> object:
-    # YAML 1.1 (PyYAML) reads an unquoted NO as false; a country is never a boolean.
-    return "NO" if value is False else value
 
 
 # Codes people write that ISO 3166-1 spells otherwise (EL is the EU's code for Greece).
@@ -132,12 +143,54 @@ def _period_schema() -> dict[str, Any]:
             "examples": ["P3Y", "P90D", "until-account-deletion"]}
 
 
-Date = Annotated[dt.date, BeforeValidator(_not_a_number)]
-Country = Annotated[str, BeforeValidator(_norway), AfterValidator(_country),
-                    _JsonSchema(lambda: _countries_schema(regions=False))]
-CountryOrRegion = Annotated[str, BeforeValidator(_norway), AfterValidator(_country_or_region),
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date_text(value: object) -> object:
+    """A date is written as YYYY-MM-DD: not a timestamp (`2024-05-31T00:00`), not a number."""
+    if isinstance(value, str) and not _DATE.fullmatch(value):
+        raise PydanticCustomError("date_format", "expected a date such as 2024-05-31")
+    return value
+
+
+def _unique(items: list[Any]) -> list[Any]:
+    """A list names each item once: `elements: [email, email]` is a mistake (a copy-paste, a
+    merge), and a list that means a set must not count an item twice."""
+    if len(set(items)) == len(items):  # the normal path: one C-speed pass
+        return items
+    first: dict[Any, int] = {}
+    for index, item in enumerate(items):
+        earlier = first.setdefault(item, index)
+        if earlier != index:
+            raise PydanticCustomError("duplicate_item", "{item} is listed twice (items {first} and {index}); "
+                                      "list it once", {"item": repr(str(item)), "first": earlier, "index": index})
+    return items  # pragma: no cover - unreachable: a shorter set means some item repeats
+
+
+def _whole_number(value: object) -> object:
+    # for a Literal of numbers, which pydantic compares by equality (2021.0 == 2021, True == 1)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_number), BeforeValidator(_date_text)]
+Country = Annotated[StrictStr, AfterValidator(_country), _JsonSchema(lambda: _countries_schema(regions=False))]
+CountryOrRegion = Annotated[StrictStr, AfterValidator(_country_or_region),
                             _JsonSchema(lambda: _countries_schema(regions=True))]
-Period = Annotated[str, AfterValidator(_period), _JsonSchema(_period_schema)]
+Period = Annotated[StrictStr, AfterValidator(_period), _JsonSchema(_period_schema)]
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise PydanticCustomError("blank", "is empty: a waiver says why the finding is accepted and who approved it")
+    return value
+
+
+# Text that must say something (a waiver's reason and approver)
+Statement = Annotated[StrictStr, AfterValidator(_not_blank), _JsonSchema(lambda: {"minLength": 1, "pattern": r"\S"})]
+_UNIQUE_ITEMS = _JsonSchema(lambda: {"uniqueItems": True})
+Ids = Annotated[list[Id], AfterValidator(_unique), _UNIQUE_ITEMS]
+Texts = Annotated[list[Text], AfterValidator(_unique), _UNIQUE_ITEMS]
+Countries = Annotated[list[Country], AfterValidator(_unique), _UNIQUE_ITEMS]
 
 
 # SPEC §10: where a system or organisation answers, for observed traffic. One place knows the
@@ -183,9 +236,10 @@ def _endpoint(value: str) -> str:
     return text
 
 
-Endpoint = Annotated[str, AfterValidator(_endpoint),
+Endpoint = Annotated[StrictStr, AfterValidator(_endpoint),
                      _JsonSchema(lambda: {"pattern": ENDPOINT_PATTERN,
                                           "examples": ["api.example.com", "*.mixpanel.com", "10.20.0.0/16"]})]
+Endpoints = Annotated[list[Endpoint], AfterValidator(_unique), _UNIQUE_ITEMS]  # unique once normalised
 
 
 class Relation(StrEnum):
@@ -330,8 +384,8 @@ class Entry(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=False)
 
-    source: str | None = None
-    notes: str | None = None
+    source: Text | None = None
+    notes: Text | None = None
 
 
 class _Sub(BaseModel):
@@ -339,12 +393,12 @@ class _Sub(BaseModel):
 
 
 class Dpo(_Sub):
-    name: str | None = None
-    email: str | None = None
+    name: Text | None = None
+    email: Text | None = None
 
 
 class Representative(_Sub):
-    name: str
+    name: Text
     country: Country
 
 
@@ -354,24 +408,24 @@ class Signed(_Sub):
 
 class Organisation(Entry):
     id: Id
-    name: str
+    name: Text
     country: Country
     relation: Relation
-    contact: str | None = None
+    contact: Text | None = None
     dpo: Dpo | None = None
     # one representative or a list: each counts for the regime of its country (GDPR/UK GDPR Art. 27)
     representative: Representative | list[Representative] | None = None
-    sector: list[Id] = []  # e.g. financial, religious, political: adequacy scopes exclude some sectors
+    sector: Ids = []  # e.g. financial, religious, political: adequacy scopes exclude some sectors
     dpa: Signed | None = None
-    subprocessors: list[Id] = []
-    certifications: list[str] = []
-    bcr_group: str | None = None
+    subprocessors: Ids = []
+    certifications: Texts = []
+    bcr_group: Text | None = None
     arrangement: Signed | None = None
-    public_body: bool = False
+    public_body: Flag = False
     contract: Signed | None = None  # with a third party: CCPA 1798.100(d)
-    revenue_usd: Annotated[int, Field(ge=0)] | None = None  # annual gross revenue, for the CCPA's threshold
-    ccpa_business: bool = False  # declared a CCPA business, whatever its revenue and consumers (1798.140(d))
-    endpoints: list[Endpoint] = []  # SPEC §10
+    revenue_usd: Count | None = None  # annual gross revenue, for the CCPA's threshold
+    ccpa_business: Flag = False  # declared a CCPA business, whatever its revenue and consumers (1798.140(d))
+    endpoints: Endpoints = []  # SPEC §10
 
     @property
     def representatives(self) -> tuple[Representative, ...]:
@@ -391,23 +445,23 @@ class Organisation(Entry):
 
 class Subject(Entry):
     id: Id
-    name: str
-    locations: list[CountryOrRegion] = []
-    children: bool = False
-    youngest: Annotated[int, Field(ge=0, le=150)] | None = None  # age in years of the youngest
-    count: Annotated[int, Field(ge=0)] | None = None
+    name: Text
+    locations: Annotated[list[CountryOrRegion], AfterValidator(_unique), _UNIQUE_ITEMS] = []
+    children: Flag = False
+    youngest: Annotated[StrictInt, Field(ge=0, le=150)] | None = None  # age in years of the youngest
+    count: Count | None = None
     # WP248 rev.01 criterion 7 (employees, patients, the elderly, asylum seekers); None: as `children`
-    vulnerable: bool | None = None
+    vulnerable: Flag | None = None
 
 
 class Element(Entry):
     id: Id
-    name: str
+    name: Text
     category: Category
-    subjects: list[Id] = []
+    subjects: Ids = []
     identifier: Identifier | None = None
     state: State = State.IDENTIFIED
-    sensitive: bool | None = None  # PIPL Art. 28; None: the category's default (rulebook)
+    sensitive: Flag | None = None  # PIPL Art. 28; None: the category's default (rulebook)
 
     def model_post_init(self, context: object, /) -> None:
         if self.identifier is None:
@@ -428,46 +482,46 @@ class Dpia(_Sub):
 
 class Purpose(Entry):
     id: Id
-    name: str
-    description: str | None = None
-    business_function: str | None = None
+    name: Text
+    description: Text | None = None
+    business_function: Text | None = None
     legal_basis: LegalBasis | None = None
     special_condition: SpecialCondition | None = None
-    elements: list[Id] = []
-    subjects: list[Id] = []
+    elements: Ids = []
+    subjects: Ids = []
     retention: Period | None = None
     needs: State = State.IDENTIFIED
-    profiling: bool = False
-    automated_decisions: bool = False
-    compatible_with: list[Id] = []
+    profiling: Flag = False
+    automated_decisions: Flag = False
+    compatible_with: Ids = []
     dpia: Dpia | None = None
-    parental_consent: bool = False
+    parental_consent: Flag = False
     # WP248 rev.01 criteria 8 and 9, which only the inventory's author can know
-    innovative_technology: bool = False
-    blocks_service: bool = False
+    innovative_technology: Flag = False
+    blocks_service: Flag = False
     role: Role = Role.CONTROLLER
     on_behalf_of: Id | None = None
-    cross_context_advertising: bool = False  # CCPA 1798.140(k): disclosing for it is "sharing"
-    opt_out: bool = False  # the "Do Not Sell or Share My Personal Information" opt-out (1798.120, 1798.135)
-    limit_use: bool = False  # the right to limit the use of sensitive personal information (1798.121)
+    cross_context_advertising: Flag = False  # CCPA 1798.140(k): disclosing for it is "sharing"
+    opt_out: Flag = False  # the "Do Not Sell or Share My Personal Information" opt-out (1798.120, 1798.135)
+    limit_use: Flag = False  # the right to limit the use of sensitive personal information (1798.121)
     law: Country | None = None  # legal-obligation / public-task: whose law imposes it (GDPR Art. 6(3))
 
 
 class System(Entry):
     id: Id
-    name: str
+    name: Text
     operator: Id
-    locations: list[Country] = []
-    elements: list[Id] = []
-    security: list[str] = []
-    endpoints: list[Endpoint] = []  # SPEC §10
+    locations: Countries = []
+    elements: Ids = []
+    security: Texts = []
+    endpoints: Endpoints = []  # SPEC §10
 
 
 class Scc(_Sub):
     module: SccModule | None = None
-    version: Literal[2021, 2010, 2004, 2001] | None = None
+    version: Annotated[Literal[2021, 2010, 2004, 2001], BeforeValidator(_whole_number)] | None = None
     signed: Date | None = None
-    swiss_amendments: bool = False  # EU SCCs adapted for Swiss law (FDPIC, 2021-08-27)
+    swiss_amendments: Flag = False  # EU SCCs adapted for Swiss law (FDPIC, 2021-08-27)
 
 
 class Tia(_Sub):
@@ -481,15 +535,15 @@ class Safeguard(_Sub):
     """The safeguard a flow relies on if it is a restricted transfer (its `transfer:` block)."""
 
     # one mechanism or a list: each regime uses those it recognises ([scc, uk-addendum])
-    mechanism: Mechanism | list[Mechanism] | None = None
+    mechanism: Mechanism | Annotated[list[Mechanism], AfterValidator(_unique), _UNIQUE_ITEMS] | None = None
     scc: Scc | None = None
     uk_addendum: Signed | None = None
     idta: Signed | None = None
     tia: Tia | None = None
-    measures: list[str] = []
-    anonymised: bool = False
-    separate_consent: bool = False
-    anpd_approved: bool = False  # LGPD: specific clauses or global corporate rules approved by the ANPD
+    measures: Texts = []
+    anonymised: Flag = False
+    separate_consent: Flag = False
+    anpd_approved: Flag = False  # LGPD: specific clauses or global corporate rules approved by the ANPD
 
     @property
     def mechanisms(self) -> tuple[Mechanism, ...]:
@@ -504,21 +558,21 @@ class Flow(Entry):
     id: Id
     from_: Id = Field(alias="from")
     to: Id
-    elements: list[Id] = []
-    purposes: list[Id] = []
+    elements: Ids = []
+    purposes: Ids = []
     frequency: Frequency = Frequency.CONTINUOUS
-    volume: Annotated[int, Field(ge=0)] | None = None
+    volume: Count | None = None
     transfer: Safeguard | None = None  # the safeguard (YAML key `transfer`)
-    consideration: bool = False  # the recipient gives valuable consideration: a CCPA sale (1798.140(ad))
-    consumer_directed: bool = False  # the consumer directs the disclosure: neither sale nor sharing
-    merger: bool = False  # disclosure in a merger, acquisition or bankruptcy: neither sale nor sharing
+    consideration: Flag = False  # the recipient gives valuable consideration: a CCPA sale (1798.140(ad))
+    consumer_directed: Flag = False  # the consumer directs the disclosure: neither sale nor sharing
+    merger: Flag = False  # disclosure in a merger, acquisition or bankruptcy: neither sale nor sharing
 
 
 class Waiver(Entry):
-    rule: Annotated[str, StringConstraints(pattern=r"^[A-Z]+-\d{3}$")]
+    rule: Annotated[StrictStr, StringConstraints(pattern=r"^[A-Z]+-\d{3}$")]
     subject: Id
-    reason: str
-    approved_by: str
+    reason: Statement
+    approved_by: Statement
     expires: Date
 
 

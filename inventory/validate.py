@@ -7,6 +7,7 @@ a user fixes a broken inventory in one pass.
 from __future__ import annotations
 
 import difflib
+import re
 import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from .errors import InventoryError, Problem
 from .loader import SourceFile, _type_name
 from .models import (
     KIND_OF_SECTION,
+    MAX_ID_LENGTH,
+    MAX_INT,
     SECTIONS,
     Element,
     Entry,
@@ -110,7 +113,37 @@ def _found(value: Any) -> str:
     """What was written instead, short and safe to print (a value may be huge or deeply nested)."""
     if value is None:
         return "an empty value"
+    if isinstance(value, bool):
+        return "true" if value else "false"  # as YAML writes it
     return f"a {_type_name(value)}" if isinstance(value, (dict, list)) else _short.repr(value)
+
+
+_INTEGER_TEXT = re.compile(r"[-+]?(?:0|[1-9][0-9]*|0x[0-9a-fA-F]+|0o[0-7]+|0b[01]+)")
+_FLOAT_TEXT = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)[eE][-+]?[0-9]+")
+
+
+def _wrong_type(kind: str, given: Any) -> str:
+    """The message for a value of the wrong type (SPEC §7: no lax coercion), with what to write."""
+    found = _found(given)
+    if kind.startswith("int_"):
+        if isinstance(given, bool):
+            hint = " (a boolean)"
+        elif isinstance(given, float):
+            hint = " (a fraction; write a whole number such as 1000)"
+        elif isinstance(given, str) and _INTEGER_TEXT.fullmatch(given.strip()):
+            hint = (f" (out of range: at most {MAX_INT})" if abs(int(given.strip(), 0)) > MAX_INT
+                    else " (a string: write the number without quotes)")
+        elif isinstance(given, str) and _FLOAT_TEXT.fullmatch(given.strip()):
+            hint = f" (out of range: at most {MAX_INT})"  # 1e400: past a double, kept as written
+        else:
+            hint = ""
+        return f"expected an integer, found {found}{hint}"
+    if kind.startswith("bool_"):
+        hint = " (a string: write true or false without quotes)" if isinstance(given, str) else ""
+        return f"expected a boolean (true or false), found {found}{hint}"
+    # string_type: a number or boolean where text is expected
+    hint = f" (quote it: '{found}')" if isinstance(given, (bool, int, float)) else ""
+    return f"expected a string, found {found}{hint}"
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -128,13 +161,15 @@ def _pydantic_problem(source: SourceFile, section: str, err: ErrorDetails, raw: 
     index, rest = loc[0], loc[1:]
     # pydantic puts validator names such as 'function-after[...]' in some locations: drop them
     rest = tuple(s for s in rest if not (isinstance(s, str) and "[" in s and s.endswith("]")))
+    kind, message = err["type"], err["msg"]
+    if kind == "duplicate_item":  # point at the repeated item, not at its list
+        rest = (*rest, err.get("ctx", {}).get("index", 0))
     path: tuple[Any, ...] = (section, index, *rest)
     line, col = source.locate(path)
     entry = raw[index] if isinstance(index, int) and index < len(raw) else None
     entry_id = entry.get("id") if isinstance(entry, dict) else None
     prefix = f"{KIND_OF_SECTION[section]} {entry_id!r}: " if isinstance(entry_id, str) else ""
     field_name = _field_name(rest) if rest else f"{section}[{index}]"
-    kind, message = err["type"], err["msg"]
     given = err.get("input")
     if kind in ("extra_forbidden", "invalid_key"):  # invalid_key: a key that is not even a string
         known = _known_keys(SECTIONS[section], rest[:-1])
@@ -152,6 +187,13 @@ def _pydantic_problem(source: SourceFile, section: str, err: ErrorDetails, raw: 
     elif kind == "string_pattern_mismatch":
         message = (f"{_found(given)} is not a valid id (lower-case letters, digits, '.', '_', '-', "
                    "starting with a letter or digit)")
+    elif kind in ("int_type", "int_parsing", "int_from_float", "bool_type", "bool_parsing", "string_type"):
+        message = _wrong_type(kind, given)
+    elif kind == "string_too_long":
+        message = (f"{_found(given)} is {len(given):,} characters long; an id has at most {MAX_ID_LENGTH}"
+                   if isinstance(given, str) else message)
+    elif kind in ("duplicate_item", "blank"):
+        pass  # the models' own words
     elif kind == "model_type" or kind == "dict_type":
         message = f"expected a mapping, found {_found(given)}"
     elif kind == "list_type":
@@ -163,6 +205,35 @@ def _pydantic_problem(source: SourceFile, section: str, err: ErrorDetails, raw: 
         if given is None or isinstance(given, (dict, list)) or repr(given) not in message:
             message = f"{message} (found {_found(given)})"
     return Problem(source.display, line, col, field_name, prefix + message)
+
+
+def _is_tag(step: Any) -> bool:
+    """A union member's tag in an error location ('str-enum[Mechanism]', 'list[Representative]')."""
+    return isinstance(step, str) and "[" in step and step.endswith("]")
+
+
+def _one_branch(errors: list[ErrorDetails], raw: list[Any]) -> list[ErrorDetails]:
+    """For a field that takes one value or a list (`mechanism: scc` or `[scc, uk-addendum]`),
+    the errors of the form that was written: a list is checked as a list, so `[scc, scc]` is one
+    duplicate, not also "a list is not allowed"; a single value as a single value."""
+    kept: list[ErrorDetails] = []
+    for err in errors:
+        loc = tuple(err["loc"])
+        at = next((k for k, step in enumerate(loc) if _is_tag(step)), None)
+        if at is None:
+            kept.append(err)
+            continue
+        value: Any = raw
+        for step in loc[:at]:
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError):
+                value = None
+                break
+        as_list = "list[" in str(loc[at])
+        if as_list == isinstance(value, list):
+            kept.append(err)
+    return kept or errors
 
 
 def _known_keys(model: type, nested: tuple[Any, ...]) -> list[str]:
@@ -220,7 +291,7 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
                 valid = list(enumerate(entries))
             except ValidationError as exc:
                 failed = set()
-                for err in exc.errors():
+                for err in _one_branch(exc.errors(), raw):
                     problems.append(_pydantic_problem(source, section, err, raw))
                     failed.add(err["loc"][0])
                 broken_organisations |= section == "organisations"
