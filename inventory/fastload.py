@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import yaml
 from yaml import events
 from yaml.nodes import ScalarNode
 
@@ -33,7 +34,7 @@ class Unsupported(Exception):
     """This document needs the full loader (which then accepts it or reports the problem)."""
 
 
-def make_reader(loader: type) -> Callable[[str], Any]:
+def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]) -> Callable[[str], Any]:
     """`read(text)` building the document exactly as `loader` (a CSafeLoader subclass with the
     inventory's resolvers and constructors) would, for a file without tags, anchors or aliases."""
     from yaml._yaml import CParser  # libyaml; the loader falls back to PyYAML's own without it

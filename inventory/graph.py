@@ -733,7 +733,7 @@ class InventoryView:
         if self._anchor.get(flow.from_, 0) & bit:
             return True
         held = self._held.get(flow.from_)
-        return bool(held) and any(held.get(e, 0) & bit for e in personal)
+        return bool(held and any(held.get(e, 0) & bit for e in personal))
 
     def _holds(self, node: str, regime: str) -> bool:
         """Some data under `regime` is at `node` (anchored there, or reached along a flow)."""

@@ -97,9 +97,10 @@ def _fix_first(data: ReportData) -> tuple[list[dict[str, Any]], int]:
 
 
 def _subject_name(data: ReportData, kind: str, subject_id: str) -> str:
-    table = {"organisation": data.inventory.organisations, "subject": data.inventory.subjects,
-             "element": data.inventory.elements, "purpose": data.inventory.purposes,
-             "system": data.inventory.systems}.get(kind)
+    inv = data.inventory
+    tables: dict[str, dict[str, Any]] = {"organisation": inv.organisations, "subject": inv.subjects,
+                                         "element": inv.elements, "purpose": inv.purposes, "system": inv.systems}
+    table = tables.get(kind)
     entry = table.get(subject_id) if table is not None else None
     return getattr(entry, "name", "") or ""
 

@@ -337,7 +337,7 @@ def build_notice(result: AuditResult, subjects: list[str] | None = None,
 
     # 7. rights, consent withdrawal, complaint: Art. 13(2)(b)-(d)
     s = Section("rights", "Your rights", "Art. 13(2)(b)-(d), 14(2)(c)-(e), 15-22, 77")
-    bases = sorted({inv.purposes[p].legal_basis for p in purposes if inv.purposes[p].legal_basis is not None},
+    bases = sorted({b for p in purposes if (b := inv.purposes[p].legal_basis) is not None},
                    key=lambda b: b.value)
     for basis in bases:
         names = [inv.purposes[p].name for p in purposes if inv.purposes[p].legal_basis is basis]
@@ -368,8 +368,8 @@ def build_notice(result: AuditResult, subjects: list[str] | None = None,
         s = Section("sources", "Where we obtain data about you", "Art. 14(1)(d), 14(2)(f)")
         for org_id in sorted(supplied):
             org = inv.organisations[org_id]
-            names = ", ".join(inv.elements[e].name for e in sorted(supplied[org_id]))
-            s.add(f"{org.name} ({country_name(org.country)})", names)
+            element_names = ", ".join(inv.elements[e].name for e in sorted(supplied[org_id]))
+            s.add(f"{org.name} ({country_name(org.country)})", element_names)
         sections.append(s)
 
     # 10. automated decisions and profiling: Art. 13(2)(f)

@@ -278,27 +278,28 @@ def assess(result: AuditResult, t: Transfer, rulebook: Rulebook | None = None) -
     provider_access: list[str] = []
     for c in countries:
         where = f"{c} {country_name(c)}"
-        p = profile(c)
+        country_profile = profile(c)
         history = adequacy_history(book, c, t.regime)
         for line in history:
             s3.add(f"{where}: adequacy history", line)
-        if p is None:
+        if country_profile is None:
             s3.add(f"{where}: law and practice", _ask("the DPO", f"no country profile for {c} in the rulebook: "
                    "assess its laws on access by public authorities against the European Essential "
                    "Guarantees (EDPB Recommendations 02/2020), with sources"), "question")
             continue
-        s3.add(f"{where}: summary", p.summary, source=f"country profile reviewed {p.reviewed}")
-        for law in p.government_access:
+        s3.add(f"{where}: summary", country_profile.summary,
+               source=f"country profile reviewed {country_profile.reviewed}")
+        for law in country_profile.government_access:
             who = "electronic communication or network service providers" if law.applies_to == "providers" \
                 else "any organisation"
             s3.add(f"{where}: {law.law}", f"{law.scope} (binds {who})", source=law.source)
-        for r in p.redress:
+        for r in country_profile.redress:
             s3.add(f"{where}: redress", r.text, source=r.source)
-        for note in p.adequacy_notes:
+        for note in country_profile.adequacy_notes:
             s3.add(f"{where}: adequacy note", note)
-        if p.provider_access:
+        if country_profile.provider_access:
             provider_access.append(c)
-            binding = [law.law for law in p.government_access if law.applies_to == "providers"]
+            binding = [law.law for law in country_profile.government_access if law.applies_to == "providers"]
             if binding:
                 s3.add(f"{where}: does it apply to the importer?",
                        _ask("the importer", f"whether it is a provider within {', '.join(binding)}"), "question")
@@ -348,8 +349,8 @@ def assess(result: AuditResult, t: Transfer, rulebook: Rulebook | None = None) -
         s5.add(f"{as_of}: SCCs", "check that the supplementary measures do not contradict the SCCs; a measure "
                "that changes the clauses makes them ad-hoc clauses needing authorisation (EDPB Rec. 01/2020 para 85; "
                "SCC Clause 2)", "action")
-    for r in gaps:
-        s5.add(f"{as_of}: close gap", f"{r.item}: {r.value}", "action")
+    for gap in gaps:
+        s5.add(f"{as_of}: close gap", f"{gap.item}: {gap.value}", "action")
     s5.add(f"{as_of}: record the outcome", "set `transfer.tia: {date, outcome}` (and `measures`) on flow "
            f"{flow.id}; keep this assessment available to the supervisory authority (SCC Clause 14(f))", "action")
     # --- step 6: re-evaluation ----------------------------------------------------------

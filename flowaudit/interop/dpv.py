@@ -82,8 +82,8 @@ def document(result: AuditResult, base: str | None = None) -> dict[str, Any]:
 
     flows_by_purpose: dict[str, list[Any]] = {}
     for f in inv.flows.values():
-        for p in f.purposes:
-            flows_by_purpose.setdefault(p, []).append(f)
+        for pid in f.purposes:
+            flows_by_purpose.setdefault(pid, []).append(f)
     transfers_by_flow: dict[str, list[Any]] = {}
     for t in view.transfers():
         transfers_by_flow.setdefault(t.flow.id, []).append(t)
@@ -117,8 +117,8 @@ def document(result: AuditResult, base: str | None = None) -> dict[str, Any]:
             importer = view.operator(f.to)
             if importer is not None and importer.id not in (me.id, controller):
                 recipients.add(importer.id)
-        for s in view.purpose_systems.get(p.id, ()):
-            operator = inv.systems[s].operator
+        for sid in view.purpose_systems.get(p.id, ()):
+            operator = inv.systems[sid].operator
             if operator not in (me.id, controller):
                 recipients.add(operator)
         if recipients:

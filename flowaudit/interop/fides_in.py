@@ -162,9 +162,9 @@ class _Importer:
         found = self._category_rule(key)
         custom = self.custom_categories.get(key)
         if found is None:
-            entry = {"id": self.ids.take(key_id(key.removeprefix("user.").replace(".", "-"))),
-                     "name": (custom or {}).get("name") or key, "category": "content", "subjects": [],
-                     "source": f"fideslang data category {key}"}
+            entry: dict[str, Any] = {"id": self.ids.take(key_id(key.removeprefix("user.").replace(".", "-"))),
+                                     "name": (custom or {}).get("name") or key, "category": "content", "subjects": [],
+                                     "source": f"fideslang data category {key}"}
             self.elements[key] = entry
             self.result.sections["elements"].append(entry)
             self.result.review("element", entry, f"fideslang category `{key}` ({where}) is not in the mapping; "
@@ -185,7 +185,7 @@ class _Importer:
         else:
             ident = key_id(key.removeprefix("user.").replace(".", "-").replace("_", "-")) if key != "user" else "user-data"
             name = self.map["data_category_names"].get(key) or _title(key)
-        entry: dict[str, Any] = {"id": self.ids.take(ident), "name": name, "category": rule["category"]}
+        entry = {"id": self.ids.take(ident), "name": name, "category": rule["category"]}
         if rule.get("identifier"):
             entry["identifier"] = rule["identifier"]
         if rule.get("state"):

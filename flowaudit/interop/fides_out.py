@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flowaudit.audits import AuditResult
-from flowaudit.inventory.models import LegalBasis, Relation, SpecialCondition
+from flowaudit.inventory.models import LegalBasis, Relation, SpecialCondition, System
 
 from .common import dump_yaml, mapping
 
@@ -96,17 +96,17 @@ def manifest(result: AuditResult) -> dict[str, Any]:
     for f in sorted(inv.flows.values(), key=lambda f: f.id):
         carried = [categories[e] for e in f.elements if e in categories]
         src_is_node = f.from_ in inv.systems or f.from_ in org_nodes
-        for p in f.purposes:
+        for pid in f.purposes:
             for end in (f.from_, f.to):
                 if end in inv.systems or end in org_nodes:
-                    d = declaration(end, p)
+                    d = declaration(end, pid)
                     d["elements"] = list(dict.fromkeys([*d["elements"], *f.elements]))
             if f.from_ in inv.subjects and (f.to in inv.systems or f.to in org_nodes):
-                d = declaration(f.to, p)
+                d = declaration(f.to, pid)
                 d["subjects"] = list(dict.fromkeys([*d["subjects"], f.from_]))
             if src_is_node and (f.to in inv.systems or f.to in org_nodes):
-                declaration(f.from_, p)["egress"].append(node_key(f.to))
-                declaration(f.to, p)["ingress"].append(node_key(f.from_))
+                declaration(f.from_, pid)["egress"].append(node_key(f.to))
+                declaration(f.to, pid)["ingress"].append(node_key(f.from_))
         if src_is_node and (f.to in inv.systems or f.to in org_nodes):
             prior = egress[f.from_].get(f.to, [])
             egress[f.from_][f.to] = list(dict.fromkeys([*prior, *carried]))
@@ -114,7 +114,7 @@ def manifest(result: AuditResult) -> dict[str, Any]:
             kind, prior = ingress[f.to].get(f.from_, ("user", []))
             ingress[f.to][f.from_] = (kind, list(dict.fromkeys([*prior, *carried])))
     systems = []
-    nodes = [(s.id, s) for s in sorted(inv.systems.values(), key=lambda s: s.id)]
+    nodes: list[tuple[str, System | None]] = [(s.id, s) for s in sorted(inv.systems.values(), key=lambda s: s.id)]
     nodes += [(o, None) for o in sorted(org_nodes)]
     for node, system in nodes:
         declarations = []

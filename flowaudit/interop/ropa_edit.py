@@ -67,6 +67,8 @@ def set_field(raw: str, section: str, index: int, key: str, value: str) -> str:
     """`raw` with `key: value` set on entry `index` of `section`: the old value's characters
     replaced, or one line inserted after the entry's first key. Everything else is kept."""
     root = yaml.compose(raw, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        raise ImportError_(f"cannot edit {section}[{index}] in place: the file is not a mapping")
     seq = next(v for k, v in root.value if k.value == section)
     entry = seq.value[index]
     if not isinstance(entry, yaml.MappingNode) or entry.flow_style:
@@ -157,7 +159,7 @@ def apply_ropa(book_path: str | Path, inventory: str | Path) -> Applied:
                                 "special": "an Art. 9(2) condition such as 'Art. 9(2)(a) explicit consent'"}[fld]
                     raise ImportError_(f"{where(book, sheet, row, fld)}: {text(cell)!r} is not understood: expected "
                                        f"{expected}")
-                old_value = old.value if hasattr(old, "value") else old
+                old_value = getattr(old, "value", old)  # an enum member compares by its text
                 if new != old_value:
                     edits.append((path, origin.section, origin.index, key, new))
                     applied.changes.append(f"purpose {pid}: {key} {old_value or '(none)'} → {new}")
@@ -229,7 +231,7 @@ def _sending_system(result: AuditResult, pid: str) -> str | None:
     inv, view = result.inventory, result.view
     systems = sorted(view.purpose_systems.get(pid, ()))
     own = [s for s in systems if inv.systems[s].operator == inv.controller.id]
-    return (own or systems or [None])[0]
+    return next(iter(own or systems), None)
 
 
 def _elements_at(result: AuditResult, system: str, pid: str) -> list[str]:
@@ -256,7 +258,7 @@ def _validated(root: Path, sources: list[Any], new_texts: dict[Path, str], confi
     from flowaudit.api import audit
 
     with tempfile.TemporaryDirectory(prefix=".flowaudit-ropa-") as tmp:
-        copies = []
+        copies: list[Any] = []
         for s in sources:
             if s.path in new_texts:
                 target = Path(tmp) / f"{len(copies):04d}-{s.path.name}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import cast
 
 from flowaudit.inventory.models import endpoint_kind
 from flowaudit.inventory.validate import Inventory
@@ -49,7 +50,10 @@ def build_tables(inventory: Inventory) -> EndpointTables:
             key: object = network_bits(value) if kind == "cidr" else value
             owners.setdefault((kind, key), []).append((rank, node))
             texts.setdefault((kind, key), text)
-    hosts, suffixes, networks, conflicts = [], [], [], []
+    hosts: list[tuple[str, str]] = []
+    suffixes: list[tuple[str, str]] = []
+    networks: list[tuple[str, int, str, str]] = []
+    conflicts: list[str] = []
     for (kind, key), nodes in sorted(owners.items(), key=lambda item: (item[0][0], str(item[0][1]))):
         nodes.sort()
         node = nodes[0][1]
@@ -61,6 +65,6 @@ def build_tables(inventory: Inventory) -> EndpointTables:
         elif kind == "wildcard":
             suffixes.append((str(key), node))
         else:
-            family, length, bits = key  # type: ignore[misc]
+            family, length, bits = cast(tuple[str, int, str], key)  # a cidr key is network_bits(...)
             networks.append((family, length, bits, node))
     return EndpointTables(hosts, suffixes, networks, conflicts)

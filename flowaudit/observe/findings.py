@@ -166,12 +166,12 @@ def observed_findings(inventory: Inventory, agg: Aggregates, window: Window, con
     for flow in sorted(inventory.flows.values(), key=lambda f: f.id):
         if flow.id in seen_flows or flow.from_ in inventory.subjects or flow.to in inventory.subjects:
             continue
-        a, b = nodes.mapped_as(flow.from_, has_endpoints), nodes.mapped_as(flow.to, has_endpoints)
-        if a is None or b is None or a == b:
+        sender, receiver = nodes.mapped_as(flow.from_, has_endpoints), nodes.mapped_as(flow.to, has_endpoints)
+        if sender is None or receiver is None or sender == receiver:
             continue
         make("OBS-003", "flow", flow.id,
              f"declared flow {flow.from_} → {flow.to} shows no traffic between {span['from'] or '?'} and "
-             f"{span['to'] or '?'}", window=span, observed_as=[a, b])
+             f"{span['to'] or '?'}", window=span, observed_as=[sender, receiver])
 
     codes = iso_countries()
     wrong: dict[str, list[Any]] = {}
