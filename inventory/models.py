@@ -29,6 +29,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from .periods import DURATION, RETENTION_KEYWORDS, is_period
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 # An id names an entry in messages, reports and file names: longer than this is a mistake (a pasted
 # paragraph, a generated key), never a name someone reads.
@@ -45,11 +47,6 @@ Id = Annotated[StrictStr, StringConstraints(pattern=ID_PATTERN, max_length=MAX_I
 Count = Annotated[StrictInt, Field(ge=0, le=MAX_INT)]
 
 REGIONS = frozenset({"EEA", "EU", "WORLD"})
-RETENTION_KEYWORDS = frozenset({"until-account-deletion", "until-purpose-fulfilled", "statutory"})
-_DURATION = re.compile(
-    r"^P(?!$)(\d+(?:[.,]\d+)?Y)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?W)?(\d+(?:[.,]\d+)?D)?"
-    r"(T(?=\d)(\d+(?:[.,]\d+)?H)?(\d+(?:[.,]\d+)?M)?(\d+(?:[.,]\d+)?S)?)?$"
-)
 
 
 @lru_cache(maxsize=1)
@@ -101,7 +98,7 @@ def _country_or_region(value: str) -> str:
 
 
 def _period(value: str) -> str:
-    if value in RETENTION_KEYWORDS or _DURATION.match(value):
+    if is_period(value):
         return value
     close = difflib.get_close_matches(value, RETENTION_KEYWORDS, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -139,7 +136,7 @@ def _countries_schema(regions: bool) -> dict[str, Any]:
 
 
 def _period_schema() -> dict[str, Any]:
-    return {"anyOf": [{"enum": sorted(RETENTION_KEYWORDS)}, {"pattern": _DURATION.pattern}],
+    return {"anyOf": [{"enum": sorted(RETENTION_KEYWORDS)}, {"pattern": DURATION.pattern}],
             "examples": ["P3Y", "P90D", "until-account-deletion"]}
 
 

@@ -6,7 +6,6 @@ legal wording of bases and conditions, retention and country names, the `Table` 
 from __future__ import annotations
 
 import os
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from flowaudit.inventory.models import (
     Organisation,
     SpecialCondition,
 )
+from flowaudit.inventory.periods import duration_parts
 from flowaudit.inventory.validate import Inventory
 
 # --- words ---------------------------------------------------------------------------------
@@ -81,22 +81,16 @@ STATUSES = ("finding", "waived", "ok")
 SEVERITY_NAMES = tuple(s.value for s in SEVERITIES)
 
 
-_DURATION = re.compile(r"^P(?:([\d.,]+)Y)?(?:([\d.,]+)M)?(?:([\d.,]+)W)?(?:([\d.,]+)D)?"
-                       r"(?:T(?:([\d.,]+)H)?(?:([\d.,]+)M)?(?:([\d.,]+)S)?)?$")
-_UNIT_NAMES = ("year", "month", "week", "day", "hour", "minute", "second")
-
-
 def retention_text(period: str | None) -> str:
     """'P3Y' -> '3 years (P3Y)'; the keywords in words."""
     if not period:
         return ""
     if period in RETENTION_TEXT:
         return RETENTION_TEXT[period]
-    m = _DURATION.match(period)
-    if not m:
+    parts = duration_parts(period)
+    if not parts:
         return period
-    parts = [f"{n} {unit}{'' if n == '1' else 's'}" for n, unit in zip(m.groups(), _UNIT_NAMES, strict=True) if n]
-    return f"{' '.join(parts)} ({period})" if parts else period
+    return f"{' '.join(f'{n} {unit}' + ('' if n == '1' else 's') for n, unit in parts)} ({period})"
 
 
 @lru_cache(maxsize=512)
@@ -228,8 +222,7 @@ class ReportBase:
         return dict(found)
 
     def regime_name(self, regime: str) -> str:
-        found = self.rulebook.regimes.get(regime)
-        return found.name if found else regime
+        return self.rulebook.regime_name(regime)
 
     def safeguard(self, t: Transfer) -> str:
         """The class of safeguard a restricted transfer rests on (see SAFEGUARDS)."""

@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from flowaudit.inventory.models import ID_PATTERN, RETENTION_KEYWORDS, iso_countries
+from flowaudit.inventory.models import ID_PATTERN, iso_countries
+from flowaudit.inventory.periods import DURATION, RETENTION_KEYWORDS
 
 NEEDS_REVIEW = "imported, needs review"
 SECTIONS = ("organisations", "subjects", "elements", "purposes", "systems", "flows")
@@ -131,7 +132,6 @@ def address_country(address: str | None) -> str | None:
 _PERIOD = re.compile(r"(\d+(?:[.,]\d+)?)\s*(years?|yrs?|months?|weeks?|days?)\b", re.I)
 _WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
           "nine": "9", "ten": "10", "twelve": "12", "eighteen": "18", "twenty": "20", "thirty": "30"}
-_DURATION = re.compile(r"^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?$")
 
 
 def retention_period(text: str | None) -> str | None:
@@ -142,12 +142,12 @@ def retention_period(text: str | None) -> str | None:
     value = str(text).strip()
     if not value:
         return None
-    if value in RETENTION_KEYWORDS or _DURATION.match(value.upper()):
+    if value in RETENTION_KEYWORDS or DURATION.fullmatch(value.upper()):
         return value if value in RETENTION_KEYWORDS else value.upper()
     low = value.lower()
     # the report's own wording: "3 years (P3Y)"
-    inside = re.search(r"\((P[0-9YMWD]+)\)", value)
-    if inside and _DURATION.match(inside.group(1)):
+    inside = re.search(r"\((P[^()\s]+)\)", value)
+    if inside and DURATION.fullmatch(inside.group(1)):
         return inside.group(1)
     if "account" in low and ("delet" in low or "clos" in low):
         return "until-account-deletion"

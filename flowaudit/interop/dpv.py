@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from flowaudit.audits import AuditResult
-from flowaudit.inventory.models import RETENTION_KEYWORDS
+from flowaudit.inventory.periods import RETENTION_KEYWORDS
 
 from .common import mapping
 
