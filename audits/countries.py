@@ -87,7 +87,7 @@ def adequacy_history(rulebook: Rulebook, country: str, regime: str | None = None
     for regime_id, found in rulebook.adequacy_lists.items():
         if regime is not None and regime_id != regime:
             continue
-        name = rulebook.regimes[regime_id].name if regime_id in rulebook.regimes else regime_id
+        name = rulebook.regime_name(regime_id)
         for d in sorted((d for d in found.decisions if d.country == country), key=lambda d: d.date):
             span = f"from {d.date}" + (f" until {d.until}" if d.until else "")
             scope = f"; scope: {d.scope}" if d.scope else ""

@@ -22,8 +22,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
 
+from flowaudit.inventory.anonymity import is_personal
 from flowaudit.inventory.graph import InventoryView
-from flowaudit.inventory.models import Category, Frequency, Purpose, Role, State
+from flowaudit.inventory.models import Category, Frequency, Purpose, Role
 
 Verdict = Literal["required", "likely", "not indicated"]
 VERDICTS: tuple[Verdict, ...] = ("required", "likely", "not indicated")
@@ -99,7 +100,7 @@ class _Index:
             if flow.frequency is not Frequency.CONTINUOUS:
                 continue
             observed = [e for e in flow.elements if inv.elements[e].category in MONITORING
-                        and inv.elements[e].state is not State.ANONYMISED]
+                        and is_personal(inv.elements[e])]
             if observed:
                 for p in flow.purposes:
                     used = [e for e in observed if e in needs.get(p, ())]
@@ -160,7 +161,7 @@ def _screen(view: InventoryView, purpose: Purpose, large_scale: int) -> Screenin
     inv = view.inventory
     index = _index(view)
     elements = [inv.elements[e] for e in purpose.elements if e in inv.elements]
-    personal = [e for e in elements if e.state is not State.ANONYMISED]
+    personal = [e for e in elements if is_personal(e)]
     subjects = purpose_subjects(view, purpose)
     criteria: list[Criterion] = []
     questions: list[str] = []

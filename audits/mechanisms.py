@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
     from .rulebook import Rulebook
 
-REGIME_NAMES = {"gdpr": "GDPR", "uk-gdpr": "UK GDPR", "pipl": "PIPL"}
-
 # strength of each kind: adequacy > Art. 46/47 safeguard > Art. 49 derogation (PIPL: its level)
 _STRENGTH = {"adequacy": 30, "safeguard": 20, "derogation": 10}
 
@@ -41,10 +39,6 @@ class Choice:
     @property
     def valid(self) -> bool:
         return self.mechanism is not None and self.problem is None
-
-
-def regime_name(regime: str) -> str:
-    return REGIME_NAMES.get(regime, regime)
 
 
 def scc_version(book: Rulebook, t: Transfer) -> int:

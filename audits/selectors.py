@@ -6,7 +6,8 @@ exports) lives in that module, declared with the same `selector` decorator.
 
 from __future__ import annotations
 
-from flowaudit.inventory.models import Element, Flow, Organisation, Purpose, State, System
+from flowaudit.inventory.anonymity import is_personal
+from flowaudit.inventory.models import Element, Flow, Organisation, Purpose, System
 
 from .rule import Context, selector
 
@@ -28,7 +29,7 @@ def elements(ctx: Context) -> list[Element]:
 
 @selector("every element that is personal data (not `state: anonymised`)")
 def personal_elements(ctx: Context) -> list[Element]:
-    return [e for e in ctx.inventory.elements.values() if e.state is not State.ANONYMISED]
+    return [e for e in ctx.inventory.elements.values() if is_personal(e)]
 
 
 @selector("every purpose")

@@ -20,16 +20,15 @@ from functools import cached_property, reduce
 from operator import and_, or_
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .anonymity import anonymisation_holds, is_personal
 from .models import (
     Category,
     Element,
     Flow,
-    Identifier,
     Mechanism,
     Organisation,
     Relation,
     Role,
-    State,
     System,
 )
 from .validate import Inventory
@@ -169,7 +168,7 @@ class InventoryView:
         self._regime_bit = {r: 1 << i for i, r in enumerate(self._areas)}
         self._held_shift = len(self._areas)
         # the personal data a flow carries: anonymised elements are not personal data (Recital 26)
-        self._personal_ids = {e for e, el in inv.elements.items() if el.state is not State.ANONYMISED}
+        self._personal_ids = {e for e, el in inv.elements.items() if is_personal(el)}
         self._flow_personal: dict[str, tuple[str, ...]] = {
             flow.id: self._personal_of(tuple(flow.elements)) for flow in inv.flows.values()}
         self._propagate()
@@ -391,22 +390,6 @@ class InventoryView:
             return None, importer, False
         return self.operator(flow.from_), importer, False
 
-    @staticmethod
-    def anonymisation_holds(flow: Flow, elements: Iterable[Element]) -> bool:
-        """The flow's `anonymised: true` claim holds: no direct identifier that is not anonymised,
-        fewer than three quasi-identifiers (WP29 Opinion 05/2014: combinations single people out)."""
-        if not (flow.transfer and flow.transfer.anonymised):
-            return False
-        quasi = 0
-        for element in elements:
-            if element.state is State.ANONYMISED:
-                continue
-            if element.identifier is Identifier.DIRECT:
-                return False
-            if element.identifier is Identifier.QUASI:
-                quasi += 1
-        return quasi < 3
-
     @cached_property
     def _transfers(self) -> dict[str, list[Transfer]]:
         inv = self.inventory
@@ -441,7 +424,7 @@ class InventoryView:
             if not carried:
                 continue
             if (flow.transfer is not None and flow.transfer.anonymised
-                    and self.anonymisation_holds(flow, self.inventory_elements(flow))):
+                    and anonymisation_holds(flow, self.inventory_elements(flow))):
                 continue  # anonymised before it leaves: not a transfer of personal data
             origin = self.countries(flow.from_)
             for regime, ids in carried.items():
@@ -641,7 +624,7 @@ class InventoryView:
                 operator = self.operator(flow.to)
                 if operator is not None:
                     found.add(operator.id)
-        personal = {e for e, el in inv.elements.items() if el.state is not State.ANONYMISED}
+        personal = {e for e, el in inv.elements.items() if is_personal(el)}
         for system in inv.systems.values():
             if any(e in personal for e in system.elements):
                 found.add(system.operator)

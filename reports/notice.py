@@ -28,8 +28,9 @@ from flowaudit.audits import AuditResult
 from flowaudit.audits.dpia import purpose_subjects
 from flowaudit.audits.rulebook import Rulebook
 from flowaudit.inventory import FlowauditError
+from flowaudit.inventory.anonymity import is_personal, processes_only_anonymous_data
 from flowaudit.inventory.graph import Transfer
-from flowaudit.inventory.models import Flow, LegalBasis, Relation, Role, State
+from flowaudit.inventory.models import Flow, LegalBasis, Relation, Role
 
 from .mdtext import md
 from .records import BASIS_TEXT, CONDITION_TEXT, RIGHTS, country_name, retention_text
@@ -184,18 +185,14 @@ def build_notice(result: AuditResult, subjects: list[str] | None = None,
     regimes = sorted({r for s in group for loc in inv.subjects[s].locations
                       for r in book.regimes_of_location(loc, as_of)})
     chapter_v = [r for r in regimes if book.attaches_to_establishments(r)]
-    element_ids = {e for e, el in inv.elements.items() if group & set(el.subjects) and el.state is not State.ANONYMISED}
+    element_ids = {e for e, el in inv.elements.items() if group & set(el.subjects) and is_personal(el)}
     flows, supplied = _reach(result, group, element_ids)
     collected = {e for f in flows if f.from_ in group for e in f.elements if e in element_ids}
     obtained = {e for es in supplied.values() for e in es} - collected
     articles = "13 and 14" if collected and obtained else ("13" if collected or not obtained else "14")
-    def personal(p: str) -> bool:  # a purpose whose elements are all anonymised uses no personal data
-        elements = [inv.elements[e] for e in inv.purposes[p].elements if e in inv.elements]
-        return not elements or any(e.state is not State.ANONYMISED for e in elements)
-
     purposes = [p for p in sorted(inv.purposes) if group & set(purpose_subjects(view, inv.purposes[p]))]
     purposes += sorted({p for f in flows for p in f.purposes if p in inv.purposes} - set(purposes))
-    purposes = [p for p in purposes if personal(p)]
+    purposes = [p for p in purposes if not processes_only_anonymous_data(inv.purposes[p], inv.elements)]
 
     # 1. controller, representative, DPO: Art. 13(1)(a)-(b), 14(1)(a)-(b)
     s = Section("controller", "Who is responsible for your data", "Art. 13(1)(a)-(b), 14(1)(a)-(b)")
@@ -211,7 +208,7 @@ def build_notice(result: AuditResult, subjects: list[str] | None = None,
         if me.country in area:
             continue
         theirs = [rep for rep in reps if rep.country in area]
-        name = book.regimes[r].name
+        name = book.regime_name(r)
         if theirs:
             for rep in theirs:
                 s.add(f"Representative ({name}, Art. 27)", f"{rep.name} ({country_name(rep.country)})")
@@ -303,7 +300,7 @@ def build_notice(result: AuditResult, subjects: list[str] | None = None,
     for key in sorted(transfers):
         t = transfers[key]
         where = ", ".join(f"{country_name(c)} ({c})" for c in t.destination_countries)
-        regime = book.regimes[t.regime].name
+        regime = book.regime_name(t.regime)
         head = f"Transfer to {t.importer.name}, {where}"
         if t.adequate:
             decisions = ", ".join(sorted({a.decision for a in t.adequacy if a.decision}))
@@ -347,7 +344,8 @@ def build_notice(result: AuditResult, subjects: list[str] | None = None,
               "before the withdrawal (Art. 7(3))")
     s.add("How to exercise them", f"write to {contact}")
     for r in chapter_v:
-        s.add(f"Complaint ({book.regimes[r].name})", f"you may lodge a complaint with {COMPLAINT.get(r, 'a supervisory authority')}")
+        s.add(f"Complaint ({book.regime_name(r)})",
+              f"you may lodge a complaint with {COMPLAINT.get(r, 'a supervisory authority')}")
     sections.append(s)
 
     # 8. statutory or contractual requirement: Art. 13(2)(e)
@@ -398,7 +396,7 @@ def build_notice(result: AuditResult, subjects: list[str] | None = None,
                 gaps.append(f"{sec.title} — {item.label}: {item.text}")
     return Notice(
         controller=me.name, subjects=sorted(group), subject_names=[inv.subjects[g].name for g in sorted(group)],
-        articles=articles, as_of=as_of, regimes=[book.regimes[r].name for r in regimes], sections=sections,
+        articles=articles, as_of=as_of, regimes=[book.regime_name(r) for r in regimes], sections=sections,
         purposes=purposes, recipients={k: [recipients[k][o] for o in sorted(recipients[k])] for k in recipients},
         countries=sorted(countries - home), gaps=gaps,
     )

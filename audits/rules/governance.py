@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from flowaudit.inventory.anonymity import processes_only_anonymous_data
 from flowaudit.inventory.models import Category, Organisation, Purpose, System
 
 from ..dpia import purpose_subjects, screen
 from .. import selectors
 from ..rule import Context, rule, selector
 from ..findings import Hit, Severity, hit
-from .minimisation import all_anonymised
 
 # Regimes whose Art. 27 reaches a controller through targeting (GDPR and UK GDPR Art. 3(2)), and
 # the Swiss FADP (Art. 14); a representative counts for the regime of its country.
@@ -113,7 +113,7 @@ def record_incomplete(ctx: Context, item: Purpose | Organisation) -> Hit | None:
         if item.contact:
             return None
         return hit(item, f"controller '{item.name}' has no contact details for the record", missing=["contact"])
-    if all_anonymised(ctx, item):
+    if processes_only_anonymous_data(item, ctx.inventory.elements):
         return None  # anonymous information is not personal data (Recital 26): no Art. 30 row is owed
     missing = []
     if not item.subjects:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flowaudit.inventory.anonymity import processes_only_anonymous_data
 from flowaudit.inventory.models import Element, Flow, Identifier, Purpose, State
 
 from .. import selectors
@@ -55,12 +56,6 @@ def flow_carries_unneeded(ctx: Context, flow: Flow) -> Hit | None:
     return hit(flow, f"carries {', '.join(extra)}; {why}", elements=extra)
 
 
-def all_anonymised(ctx: Context, purpose: Purpose) -> bool:
-    """Every element the purpose needs is anonymised: it processes no personal data (Recital 26)."""
-    elements = ctx.inventory.elements
-    return bool(purpose.elements) and all(elements[e].state is State.ANONYMISED for e in purpose.elements)
-
-
 @rule("MIN-003", title="Every processing activity has a retention period", severity=Severity.MEDIUM,
       legal=("GDPR Art. 5(1)(e)", "GDPR Art. 30(1)(f)", "GDPR Recital 26"), subject="purpose",
       over=selectors.purposes,
@@ -74,7 +69,7 @@ def retention_missing(ctx: Context, purpose: Purpose) -> Hit | None:
     """A purpose without `retention`: the record of processing must state time limits for erasure.
     Not for a purpose whose elements are all anonymised: anonymous information is not personal
     data, and storage limitation does not reach it (Recital 26)."""
-    if purpose.retention is None and not all_anonymised(ctx, purpose):
+    if purpose.retention is None and not processes_only_anonymous_data(purpose, ctx.inventory.elements):
         return hit(purpose, f"'{purpose.name}' has no retention period")
     return None
 

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flowaudit.inventory.anonymity import is_personal
 from flowaudit.inventory.graph import Transfer
-from flowaudit.inventory.models import Element, LegalBasis, Purpose, State, Subject
+from flowaudit.inventory.models import Element, LegalBasis, Purpose, Subject
 
 from .. import selectors
 from ..rule import Context, rule, selector
@@ -114,7 +115,7 @@ def _pipl_exports(ctx: Context) -> list[PiplExport]:
         sensitive: set[str] = set()
         other: set[str] = set()
         for e in t.elements:
-            if e.state is State.ANONYMISED:
+            if not is_personal(e):
                 continue
             is_sensitive = element_sensitive(ctx, e)
             for s in e.subjects:
@@ -272,7 +273,7 @@ def _cn_subjects_of(ctx: Context, purpose: Purpose) -> list[str]:
     `subjects`, and the subjects of its elements that are not anonymised (when every element is
     anonymised it processes no personal information)."""
     inv = ctx.inventory
-    live = [inv.elements[e] for e in purpose.elements if inv.elements[e].state is not State.ANONYMISED]
+    live = [inv.elements[e] for e in purpose.elements if is_personal(inv.elements[e])]
     if purpose.elements and not live:
         return []
     found = set(purpose.subjects)

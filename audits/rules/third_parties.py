@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flowaudit.inventory.models import Element, Flow, Organisation, Relation, Role, State
+from flowaudit.inventory.anonymity import is_personal
+from flowaudit.inventory.models import Element, Flow, Organisation, Relation, Role
 
 from .. import selectors
 from ..rule import Context, rule, selector
@@ -99,7 +100,7 @@ def sensitive_to_third_party(ctx: Context, flow: Flow) -> Hit | None:
     found = {}
     for e in flow.elements:
         element = elements[e]
-        if element.state is State.ANONYMISED:
+        if not is_personal(element):
             continue
         reasons = _sensitive_reasons(ctx, element)
         if reasons:

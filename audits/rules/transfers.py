@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from flowaudit.inventory.anonymity import QUASI_IDENTIFIERS_SINGLING_OUT, identifiers_in_clear
 from flowaudit.inventory.graph import Transfer
-from flowaudit.inventory.models import Flow, Identifier, Mechanism, Role, State, TiaOutcome
+from flowaudit.inventory.models import Flow, Mechanism, Role, TiaOutcome
 
 from .. import selectors
 from ..rule import Context, rule, selector
@@ -284,14 +285,13 @@ def anonymisation_does_not_hold(ctx: Context, flow: Flow) -> Hit | None:
     """`transfer.anonymised: true`, but the flow carries a direct identifier that is not in
     anonymised state, or three or more quasi-identifiers that are not (which together single
     a person out). Such a flow stays a transfer of personal data."""
-    elements = ctx.view.inventory_elements(flow)
-    live = [e for e in elements if e.state is not State.ANONYMISED]
-    direct = [e.id for e in live if e.identifier is Identifier.DIRECT]
-    quasi = [e.id for e in live if e.identifier is Identifier.QUASI]
+    direct_elements, quasi_elements = identifiers_in_clear(ctx.view.inventory_elements(flow))
+    direct = [e.id for e in direct_elements]
+    quasi = [e.id for e in quasi_elements]
     if direct:
         return hit(flow, f"claims anonymisation but carries direct identifiers ({', '.join(direct)})",
                    direct=direct, quasi=quasi)
-    if len(quasi) >= 3:
+    if len(quasi) >= QUASI_IDENTIFIERS_SINGLING_OUT:
         return hit(flow, f"claims anonymisation but carries {len(quasi)} quasi-identifiers ({', '.join(quasi)})",
                    direct=direct, quasi=quasi)
     return None
