@@ -14,7 +14,8 @@ inventory of 200,000 elements, each audited cold.
 
 Default dependencies only: optional extras (ryaml, `flowaudit[fast]`) are hidden from the child
 processes (a `ryaml` module that fails to import comes first on their path), so the figures are
-those of a plain `pip install flowaudit`. Each cold run gets a fresh XDG_CACHE_HOME.
+those of a plain `pip install flowaudit`. Each cold run gets a fresh, empty cache folder
+(FLOWAUDIT_CACHE_DIR); the warm run reuses the one its cold run filled.
 
 The machine may be shared: CPU time barely moves when other processes compete for the cores,
 the wall clock does. Ratios are printed for both; the verdict uses CPU time, the loader having
@@ -95,8 +96,8 @@ class Bench:
 
     def run(self, name: str, cmd: list[str], ok: tuple[int, ...], cache: Path | None = None) -> Run:
         env = dict(self.env)
-        if cache is not None:
-            env["XDG_CACHE_HOME"] = str(cache)
+        if cache is not None:  # the command's cache folder: empty for a cold run, kept for a warm one
+            env["XDG_CACHE_HOME"] = env["FLOWAUDIT_CACHE_DIR"] = str(cache)
         wall, cpu, mb, rc, err = run_measured(cmd, env=env, cwd=ROOT, timeout=self.timeout)
         if rc not in ok:
             problem = "timeout" if rc == -9 else f"exit {rc}"

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import click
 
-from flowaudit.audits import Severity, load_config
-from flowaudit.inventory import FlowauditError
+from flowaudit.audits import Config, Severity, load_config
+from flowaudit.inventory import Cache, FlowauditError
 
-from .cliutil import DATE, SEVERITY_CHOICE, atomic_write, guard, parser_choice, split_ids, tune_process
+from .cliutil import (DATE, SEVERITY_CHOICE, atomic_write, cache_choice, cache_option, guard, parser_choice, split_ids,
+                      tune_process)
 
 # The names command modules used before they moved to `cliutil` (import them from there).
 _guard, _split, _atomic_write = guard, split_ids, atomic_write
@@ -35,12 +36,13 @@ def main() -> None:
 
 @main.command()
 @click.argument("path", type=click.Path(path_type=Path))
+@cache_option
 @guard
-def validate(path: Path) -> None:
+def validate(path: Path, no_cache: bool) -> None:
     """Check the inventory at PATH: shapes, references, unique ids. Exit 0 valid, 2 invalid."""
     from flowaudit.api import load
 
-    inv = load(path, parser=parser_choice())
+    inv = load(path, parser=parser_choice(), cache=cache_choice(no_cache))
     click.echo(f"{path}: valid ({len(inv.organisations)} organisations, {len(inv.subjects)} subjects, "
                f"{len(inv.elements)} elements, {len(inv.purposes)} purposes, {len(inv.systems)} systems, "
                f"{len(inv.flows)} flows, {len(inv.waivers)} waivers)")
@@ -75,31 +77,52 @@ REGIME_HELP = ("Audit only these regimes (ids from data/rulebook/: gdpr, uk-gdpr
 @click.option("--rule", "rules", multiple=True, help="Run only these rules (ids or families; repeat or comma-separate).")
 @click.option("--skip", "skips", multiple=True, help="Skip these rules (ids or families).")
 @click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
+@cache_option
 @guard
 def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail_on: str | None,
-          rules: tuple[str, ...], skips: tuple[str, ...], regimes: tuple[str, ...]) -> None:
+          rules: tuple[str, ...], skips: tuple[str, ...], regimes: tuple[str, ...], no_cache: bool) -> None:
     """Run the rules on the inventory at PATH. Exit 0 clean, 1 findings at or above --fail-on, 2 invalid."""
-    from flowaudit.api import audit as run
-    from flowaudit.reports.machine import RENDERERS
-    from flowaudit.reports.text import render_lines, render_text
+    from flowaudit import audit_cache
 
     config = load_config(path)
-    result = run(path, as_of, config=config, rules=split_ids(rules), skip=split_ids(skips),
-                 regimes=split_ids(regimes), parser=parser_choice())
-    label = str(path)
-    if fmt == "text" and output is None and sys.stdout.isatty():
-        # a terminal: the table, as wide as the terminal; piped or to a file: one finding a line
-        text = render_text(result, label, color=True, width=shutil.get_terminal_size((120, 40)).columns)
-    elif fmt == "text":
-        text = render_lines(result, label)
+    threshold = Severity(fail_on) if fail_on else config.fail_on
+    label, as_of, cache = str(path), as_of or dt.date.today(), cache_choice(no_cache)
+    # a terminal: the table, as wide as the terminal; piped or to a file: one finding a line
+    tty = fmt == "text" and output is None and sys.stdout.isatty()
+    width = shutil.get_terminal_size((120, 40)).columns if tty else 0
+    selection = {"rules": split_ids(rules), "skip": split_ids(skips), "regimes": split_ids(regimes)}
+    key = audit_cache.output_key(path, config=config, as_of=as_of, fmt=fmt, label=label, mode=f"width={width}",
+                                 **selection) if cache else None
+    hit = audit_cache.cached_output(cache, key) if cache and key else None
+    if hit is not None:  # nothing the audit reads has changed: the bytes the last run wrote
+        text, unwaived = hit[0].decode("utf-8"), list(hit[1])
     else:
-        text = RENDERERS[fmt](result, label)
+        text, unwaived = _audit_text(path, as_of, config, selection, fmt, label, width, cache)
+        if cache and key:
+            audit_cache.store_output(cache, key, text.encode("utf-8"), unwaived)
     if output:
         atomic_write(output, text)
     else:
         click.echo(text, nl=False)
-    threshold = Severity(fail_on) if fail_on else config.fail_on
-    sys.exit(1 if result.failing(threshold) else 0)
+    sys.exit(1 if audit_cache.failing(unwaived, threshold) else 0)
+
+
+def _audit_text(path: Path, as_of: dt.date, config: Config, selection: dict[str, list[str]], fmt: str, label: str,
+                width: int, cache: Cache | None) -> tuple[str, list[str]]:
+    """The audit's output in `fmt` (`width` > 0: the table for a terminal) and the severities of
+    its unwaived findings."""
+    from flowaudit.api import audit as run
+    from flowaudit.reports.machine import RENDERERS
+    from flowaudit.reports.text import render_lines, render_text
+
+    result = run(path, as_of, config=config, parser=parser_choice(), cache=cache, **selection)
+    if width:
+        text = render_text(result, label, color=True, width=width)
+    elif fmt == "text":
+        text = render_lines(result, label)
+    else:
+        text = RENDERERS[fmt](result, label)
+    return text, [f.severity.value for f in result.findings if not f.waived]
 
 
 from flowaudit.observe_cmd import logs_options  # noqa: E402 - after the group's helpers
@@ -112,9 +135,10 @@ from flowaudit.observe_cmd import logs_options  # noqa: E402 - after the group's
 @click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
 @click.option("--logs", multiple=True, help="Observed traffic (file, folder or glob; repeat): adds OBS findings, as `observe`.")
 @logs_options
+@cache_option
 @guard
 def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str, ...], logs: tuple[str, ...],
-           **observe_options) -> None:
+           no_cache: bool, **observe_options) -> None:
     """Write ropa.xlsx, report.html, findings.json and dataflow.svg for the inventory at PATH."""
     from rich.console import Console
 
@@ -125,7 +149,8 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str,
     console = Console(stderr=True)
     stopped = f"report: nothing was changed in {out_dir} (any previous report there is whole)"
     with stoppable(stopped), console.status("loading and auditing the inventory…") as status:
-        result = run(path, as_of, config=load_config(path), regimes=split_ids(regimes), parser=parser_choice())
+        result = run(path, as_of, config=load_config(path), regimes=split_ids(regimes), parser=parser_choice(),
+                     cache=cache_choice(no_cache))
         if logs:
             from flowaudit.observe_cmd import with_observed
 
@@ -149,14 +174,15 @@ def report(path: Path, out_dir: Path, as_of: dt.date | None, regimes: tuple[str,
 @click.option("--as-of", type=DATE, help="Law as it stood on DATE (default today).")
 @click.option("--limit", type=click.IntRange(min=0), default=200, show_default=True,
               help="Show at most N flows (and N systems, organisations); 0 shows all.")
+@cache_option
 @guard
-def lineage(path: Path, element: str, as_of: dt.date | None, limit: int) -> None:
+def lineage(path: Path, element: str, as_of: dt.date | None, limit: int, no_cache: bool) -> None:
     """Where ELEMENT comes from and goes, with countries and safeguards."""
     from flowaudit.api import load
     from flowaudit.audits import default_rulebook
     from flowaudit.reports.lineage import render_lineage
 
-    inv = load(path, parser=parser_choice())
+    inv = load(path, parser=parser_choice(), cache=cache_choice(no_cache))
     click.echo(render_lineage(inv, element, as_of or dt.date.today(), default_rulebook(), limit=limit or None),
                nl=False)
 
@@ -167,13 +193,15 @@ def lineage(path: Path, element: str, as_of: dt.date | None, limit: int) -> None
 @click.option("--format", "fmt", type=click.Choice(["svg", "png", "dot"]), default="svg", show_default=True)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE (default stdout for dot/svg).")
 @click.option("--as-of", type=DATE, help="Law as it stood on DATE (default today).")
+@cache_option
 @guard
-def graph(path: Path, element: str | None, fmt: str, output: Path | None, as_of: dt.date | None) -> None:
+def graph(path: Path, element: str | None, fmt: str, output: Path | None, as_of: dt.date | None,
+          no_cache: bool) -> None:
     """Draw the data-flow diagram (graphviz), or one element's lineage."""
     from flowaudit.api import audit as run
     from flowaudit.reports.diagram import render_graph
 
-    result = run(path, as_of, config=load_config(path), parser=parser_choice())
+    result = run(path, as_of, config=load_config(path), parser=parser_choice(), cache=cache_choice(no_cache))
     data = render_graph(result, element=element, fmt=fmt)
     if output:
         atomic_write(output, data)

@@ -24,10 +24,12 @@ import click
 
 from flowaudit.audits import Severity
 from flowaudit.inventory import FlowauditError, InventoryError
+from flowaudit.inventory.cache import Cache
 from flowaudit.inventory.loader import PARSERS, Parser
 
 SEVERITY_CHOICE = click.Choice([s.value for s in Severity], case_sensitive=False)
 PARSER_ENV = "FLOWAUDIT_YAML"  # the executable's way to pick the YAML reader (the benchmark sets it)
+CACHE_ENV = "FLOWAUDIT_CACHE_DIR"  # the executable's cache folder, instead of the user's cache folder
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -87,6 +89,21 @@ def parser_choice() -> Parser:
     if value not in PARSERS:
         raise FlowauditError(f"{PARSER_ENV}={value!r}: expected one of {', '.join(PARSERS)}")
     return cast(Parser, value)
+
+
+def cache_option(func: F) -> F:
+    """`--no-cache` for a command that loads an inventory."""
+    return cast(F, click.option("--no-cache", is_flag=True, help=(
+        f"Parse every file again and store nothing (the cache is in the user's cache folder, or ${CACHE_ENV})."))(func))
+
+
+def cache_choice(no_cache: bool) -> Cache | None:
+    """The executable's cache: on unless --no-cache, in $FLOWAUDIT_CACHE_DIR (read when the
+    command runs, never at import) or the user's cache folder; None when it cannot be used."""
+    if no_cache:
+        return None
+    folder = os.environ.get(CACHE_ENV, "").strip()
+    return Cache.open(Path(folder) if folder else None)
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import yaml
 
+from .cache import Cache
 from .errors import FlowauditError, InventoryError, Problem
 from .fastload import Unsupported, make_reader
 
@@ -185,6 +186,8 @@ class SourceFile:
     document: dict[str, Any] = field(default_factory=dict)
     _root: yaml.Node | None = None
     _id_lines: dict[str, int] | None = None
+    cache_key: str | None = None  # the parse cache's key for this file's bytes
+    cached: bool = False  # the document came from the parse cache
 
     def root(self) -> yaml.Node | None:
         if self._root is None:
@@ -376,9 +379,11 @@ def _shallow_flow(data: bytes) -> bool:
     return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0) <= MAX_DEPTH
 
 
-def read_file(path: Path, *, parser: Parser = "auto") -> tuple[SourceFile | None, list[Problem]]:
+def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None,
+              ) -> tuple[SourceFile | None, list[Problem]]:
     """Parse one file. Anchors and aliases are refused: they make YAML bombs possible and
-    an inventory is clearer without them."""
+    an inventory is clearer without them. With a `cache`, a file parsed before (same bytes) is
+    not parsed again; its text is kept all the same, so problems are located exactly as ever."""
     fast = _fast_reader(parser)
     display = _display(path)
     try:
@@ -396,6 +401,12 @@ def read_file(path: Path, *, parser: Parser = "auto") -> tuple[SourceFile | None
         return None, [Problem(display, line, col, "", f"not valid UTF-8 (byte 0x{data[exc.start]:02x})")]
     text = text.removeprefix("\ufeff")
     source = SourceFile(path, display, text)
+    if cache is not None:
+        source.cache_key = cache.parse_key(data)
+        document = cache.get_document(source.cache_key)
+        if document is not None:
+            source.cached = True
+            return _as_source(source, document)
     if fast is not None and not _needs_pyyaml(text) and _shallow_flow(data):
         try:
             return _as_source(source, fast.loads(text))
@@ -465,13 +476,14 @@ def _type_name(value: object) -> str:
     return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), type(value).__name__)
 
 
-def read_files(path: Path, files: list[Path] | None = None, *, parser: Parser = "auto") -> list[SourceFile]:
-    """Parse every inventory file at `path` (or the `files` given); all problems are collected
-    before raising."""
+def read_files(path: Path, files: list[Path] | None = None, *, parser: Parser = "auto",
+               cache: Cache | None = None) -> list[SourceFile]:
+    """Parse every inventory file at `path` (or the `files` given), taking unchanged ones from
+    `cache`; all problems are collected before raising."""
     problems: list[Problem] = []
     sources: list[SourceFile] = []
     for file in discover(path) if files is None else files:
-        source, found = read_file(file, parser=parser)
+        source, found = read_file(file, parser=parser, cache=cache)
         problems.extend(found)
         if source is not None:
             sources.append(source)
