@@ -58,6 +58,19 @@ def code_fingerprint() -> str:
     return digest(*parts)
 
 
+# What rich reads from the environment when it draws the terminal table (colour, width, terminal kind)
+_TERMINAL_ENV = ("NO_COLOR", "FORCE_COLOR", "TERM", "COLORTERM", "COLUMNS", "LINES", "TTY_COMPATIBLE",
+                 "TTY_INTERACTIVE", "JUPYTER_COLUMNS", "JUPYTER_LINES")
+
+
+def output_mode(width: int) -> str:
+    """How the output is drawn: one finding a line (width 0), or the table for a terminal of
+    `width` columns, which also depends on what rich reads from the environment."""
+    if not width:
+        return "lines"
+    return repr((width, [(name, os.environ.get(name)) for name in _TERMINAL_ENV]))
+
+
 def output_key(path: Path, *, config: object, as_of: dt.date, rules: Iterable[str], skip: Iterable[str],
                regimes: Iterable[str], fmt: str, label: str, mode: str) -> str | None:
     """The key of an audit's output, or None when the inventory cannot be listed or read (the

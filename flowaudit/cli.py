@@ -91,7 +91,8 @@ def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail
     tty = fmt == "text" and output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size((120, 40)).columns if tty else 0
     selection = {"rules": split_ids(rules), "skip": split_ids(skips), "regimes": split_ids(regimes)}
-    key = audit_cache.output_key(path, config=config, as_of=as_of, fmt=fmt, label=label, mode=f"width={width}",
+    mode = audit_cache.output_mode(width)
+    key = audit_cache.output_key(path, config=config, as_of=as_of, fmt=fmt, label=label, mode=mode,
                                  **selection) if cache else None
     hit = audit_cache.cached_output(cache, key) if cache and key else None
     if hit is not None:  # nothing the audit reads has changed: the bytes the last run wrote

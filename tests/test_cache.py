@@ -292,3 +292,10 @@ def test_an_invalid_inventory_is_not_stored(inventory: Path) -> None:
     with pytest.raises(InventoryError):
         flowaudit.load(inventory, cache=cache_dir())
     assert entries("parse") == []
+
+
+def test_the_terminal_table_is_keyed_by_what_rich_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    plain, wide = audit_cache.output_mode(100), audit_cache.output_mode(140)
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert len({plain, wide, audit_cache.output_mode(100), audit_cache.output_mode(0)}) == 4
