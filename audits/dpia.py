@@ -84,7 +84,10 @@ class Screening:
         """One line: the verdict, the criteria met, the DPIA on record."""
         met = ", ".join(self.met) or "no criterion met"
         cases = f"; Art. 35(3) {', '.join(self.art35_3)}" if self.art35_3 else ""
-        done = f"; DPIA of {self.dpia_date}" if self.dpia_date else ("; no DPIA recorded" if self.verdict == "required" else "")
+        if self.dpia_date:
+            done = f"; DPIA of {self.dpia_date}"
+        else:
+            done = "; no DPIA recorded" if self.verdict == "required" else ""
         return f"{self.verdict} ({met}{cases}){done}"
 
 

@@ -160,7 +160,8 @@ def choose(book: Rulebook, t: Transfer) -> Choice:
         extra = ""
         if Mechanism.SCC in declared and t.regime == "uk-gdpr":
             extra = " (the 2021 EU SCCs count for UK data only with the UK Addendum, `uk-addendum`, or use the IDTA)"
-        return Choice(None, f"{names} is not a transfer mechanism under the {book.regime_short_name(t.regime)}{extra}", None)
+        regime = book.regime_short_name(t.regime)
+        return Choice(None, f"{names} is not a transfer mechanism under the {regime}{extra}", None)
     ranked = sorted(recognised, key=lambda m: -_strength(book, m))
     problems = {m: problem_of(book, t, m, as_of) for m in ranked}
     for m in ranked:

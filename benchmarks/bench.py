@@ -169,9 +169,12 @@ def _fmt(x: float | None, pattern: str = "{:.2f}") -> str:
     return "–" if x is None else pattern.format(x)
 
 
-def bars(rows: list[dict[str, Any]], chain: Run | None, elements: Run | None) -> list[tuple[str, str, str, bool | None]]:
+Bar = tuple[str, str, str, bool | None]  # (bar, measured, limit, met)
+
+
+def bars(rows: list[dict[str, Any]], chain: Run | None, elements: Run | None) -> list[Bar]:
     """(bar, measured, limit, met) for every §7 bar that was measured."""
-    out: list[tuple[str, str, str, bool | None]] = []
+    out: list[Bar] = []
     for r in rows:
         n = f"{r['flows']:,} flows"
         big = r["flows"] >= 1_000_000
@@ -182,16 +185,19 @@ def bars(rows: list[dict[str, Any]], chain: Run | None, elements: Run | None) ->
         if not big:
             warm_cpu, warm_wall = _ratio(r["warm"], r["loader"], "cpu"), _ratio(r["warm"], r["loader"], "wall")
             out.append((f"{n}: warm audit / C loader", (f"{_fmt(warm_cpu)} CPU ({_fmt(warm_wall)} wall; "
-                        f"{r['warm'].cpu:.1f} s)"), f"≤ {WARM_BAR}", None if warm_cpu is None else warm_cpu <= WARM_BAR))
+                        f"{r['warm'].cpu:.1f} s)"), f"≤ {WARM_BAR}",
+                        None if warm_cpu is None else warm_cpu <= WARM_BAR))
         limit = PEAK_1M_MB if big else PEAK_100K_MB
         peak = max(r["cold"].mb, r["warm"].mb)
         out.append((f"{n}: peak memory (audit)", f"{peak:,.0f} MB", f"< {limit:,} MB", peak < limit))
         if big and r.get("finding_bytes") is not None:
-            out.append((f"{n}: findings JSON per finding", f"{r['finding_bytes']:,.0f} bytes ({r['findings']:,} findings)",
+            out.append((f"{n}: findings JSON per finding",
+                        f"{r['finding_bytes']:,.0f} bytes ({r['findings']:,} findings)",
                         f"< {FINDING_BYTES:,} bytes", r["finding_bytes"] < FINDING_BYTES))
     if chain is not None:
-        out.append((f"onward chain of {CHAIN_FLOWS:,} flows: audit", (f"{chain.wall:.1f} s wall, {chain.cpu:.1f} s CPU, "
-                    f"{chain.mb:,.0f} MB"), f"< {CHAIN_SECONDS:g} s", None if chain.problem else chain.cpu < CHAIN_SECONDS))
+        out.append((f"onward chain of {CHAIN_FLOWS:,} flows: audit",
+                    f"{chain.wall:.1f} s wall, {chain.cpu:.1f} s CPU, {chain.mb:,.0f} MB", f"< {CHAIN_SECONDS:g} s",
+                    None if chain.problem else chain.cpu < CHAIN_SECONDS))
     if elements is not None:
         out.append((f"{MANY_ELEMENTS:,} elements: peak memory (audit)", (f"{elements.mb:,.0f} MB "
                     f"({elements.cpu:.1f} s CPU)"), f"< {ELEMENTS_MB:,} MB",

@@ -126,7 +126,8 @@ DATA_USE = {
     "Sanctions screening": "essential.legal_obligation", "Event management": "marketing.communications",
     "Shareholder register": "essential.legal_obligation", "B2B marketing": "marketing.communications.email",
 }
-FUNCTION_USE = {"Marketing": "marketing", "HR": "employment", "Finance": "finance", "Legal": "essential.legal_obligation"}
+FUNCTION_USE = {"Marketing": "marketing", "HR": "employment", "Finance": "finance",
+                "Legal": "essential.legal_obligation"}
 
 SUBJECT = {"customers": "customer", "employees": "employee", "contractors": "consultant",
            "job-applicants": "job_applicant", "website-visitors": "visitor", "community-members": "customer",

@@ -80,7 +80,8 @@ def main() -> None:
             fmts = [x for f in args.formats for x in ("--logs-format", f)]
             subprocess.run([*flowaudit, "synth", "-o", str(root), "--flows", str(args.flows), "--logs", str(rows),
                             *fmts], check=True, stdout=subprocess.DEVNULL)
-            print(f"(generated {human(rows)} rows in {time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
+            print(f"(generated {human(rows)} rows in {time.perf_counter() - started:.0f} s)", file=sys.stderr,
+                  flush=True)
         runs = [(fmt, "duckdb") for fmt in args.formats]
         if rows in (args.spark_rows or []):
             runs.append(("parquet", "spark"))
@@ -96,8 +97,8 @@ def main() -> None:
             findings = len(json.loads(out.read_text(encoding="utf-8"))["findings"])
             memory = f"{peak / 1024:.2f} GB" if engine == "duckdb" else "(JVM: not measured)"
             cpu = f"{CPU[-1]:.1f} s" if engine == "duckdb" else "(JVM)"
-            line = (f"| {human(rows)} | {fmt} | {size:.2f} GB | {engine} | {wall:.1f} s | {cpu} | {memory} | {findings} "
-                    f"| {rows / wall / 1e6:.1f}M |")
+            line = (f"| {human(rows)} | {fmt} | {size:.2f} GB | {engine} | {wall:.1f} s | {cpu} | {memory} "
+                    f"| {findings} | {rows / wall / 1e6:.1f}M |")
             lines.append(line)
             print(line, flush=True)
         if args.replicate > 1 and rows == max(args.rows):
@@ -118,7 +119,8 @@ def main() -> None:
                 findings = len(json.loads(out.read_text(encoding="utf-8"))["findings"])
                 total = rows * args.replicate
                 line = (f"| {human(total)} ({human(rows)} × {args.replicate}) | {fmt} | {size:.2f} GB | duckdb "
-                        f"| {wall:.1f} s | {CPU[-1]:.1f} s | {peak / 1024:.2f} GB | {findings} | {total / wall / 1e6:.1f}M |")
+                        f"| {wall:.1f} s | {CPU[-1]:.1f} s | {peak / 1024:.2f} GB | {findings} "
+                        f"| {total / wall / 1e6:.1f}M |")
                 lines.append(line)
                 print(line, flush=True)
             shutil.rmtree(big, ignore_errors=True)

@@ -74,7 +74,8 @@ REGIME_HELP = ("Audit only these regimes (ids from data/rulebook/: gdpr, uk-gdpr
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write to FILE instead of stdout.")
 @click.option("--fail-on", type=SEVERITY_CHOICE, default=None,
               help="Exit 1 when an unwaived finding is at or above this severity [default: high].")
-@click.option("--rule", "rules", multiple=True, help="Run only these rules (ids or families; repeat or comma-separate).")
+@click.option("--rule", "rules", multiple=True,
+              help="Run only these rules (ids or families; repeat or comma-separate).")
 @click.option("--skip", "skips", multiple=True, help="Skip these rules (ids or families).")
 @click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
 @cache_option
@@ -134,7 +135,8 @@ from flowaudit.observe_cmd import logs_options  # noqa: E402 - after the group's
 @click.option("-o", "--output", "out_dir", type=click.Path(path_type=Path), required=True, help="Output folder.")
 @click.option("--as-of", type=DATE, help="Audit the law as it stood on DATE (default today).")
 @click.option("--regime", "regimes", multiple=True, help=REGIME_HELP)
-@click.option("--logs", multiple=True, help="Observed traffic (file, folder or glob; repeat): adds OBS findings, as `observe`.")
+@click.option("--logs", multiple=True,
+              help="Observed traffic (file, folder or glob; repeat): adds OBS findings, as `observe`.")
 @logs_options
 @cache_option
 @guard
@@ -241,7 +243,8 @@ def synth(out_dir: Path, flows: int, seed: int, shape: str, log_rows: int | None
         planted = manifest["expected"]
         click.echo(f"{out_dir / 'logs'}: {log_rows} rows ({', '.join(manifest['files'])}); planted: "
                    f"{sum(len(v) for v in planted['OBS-001'].values())} undeclared flows, "
-                   f"{len(planted['OBS-002'])} systems calling unknown hosts ({manifest['tail_hosts']} in the long tail), "
+                   f"{len(planted['OBS-002'])} systems calling unknown hosts "
+                   f"({manifest['tail_hosts']} in the long tail), "
                    f"{len(planted['OBS-003'])} silent flows, {len(planted['OBS-004'])} wrong countries "
                    "(planted.json)")
 

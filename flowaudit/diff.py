@@ -472,8 +472,9 @@ def render_text(report: dict[str, Any]) -> str:
             where = _where(item)
             extra = f": {_change_text(item['changes'])}" if key == "changed" else ""
             waived = " (waived)" if item["waived"] else ""
+            at = f"  [{where}]" if where else ""
             lines.append(f"  {sign} {item['severity'].upper()} {item['rule']} {item['subject']['kind']} "
-                         f"{item['subject']['id']}{waived}: {item['message']}{extra}" + (f"  [{where}]" if where else ""))
+                         f"{item['subject']['id']}{waived}: {item['message']}{extra}{at}")
     return "\n".join(lines) + "\n"
 
 

@@ -71,9 +71,11 @@ def logs_options(func):  # type: ignore[no-untyped-def]
         click.option("--map", "mapping", multiple=True, metavar="NAME=COLUMN,…",
                      help="Log column names: time=ts,source=src,destination=dst,bytes=…,count=…,elements=…,country=…"),
         click.option("--spark-master", help="Spark master URL (default: the Spark configuration, or local[*])."),
-        click.option("--memory-limit", help="DuckDB memory limit, e.g. 4GB [default: 2GB]; beyond it DuckDB spills to disk."),
+        click.option("--memory-limit",
+                     help="DuckDB memory limit, e.g. 4GB [default: 2GB]; beyond it DuckDB spills to disk."),
         click.option("--threads", type=click.IntRange(min=1), help="DuckDB threads [default: every core]."),
-        click.option("--temp-directory", type=click.Path(path_type=Path), help="Where DuckDB spills [default: a temporary folder]."),
+        click.option("--temp-directory", type=click.Path(path_type=Path),
+                     help="Where DuckDB spills [default: a temporary folder]."),
     ]):
         func = option(func)
     return func

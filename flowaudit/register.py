@@ -695,7 +695,8 @@ def _run(path: Path, kind: str, entry: dict[str, Any], target: str | None, sourc
     if not concerns:
         click.echo(f"No findings concern {kind} {registration.entry_id!r} (as of {after.as_of}).")
     else:
-        click.echo(f"{len(concerns)} finding{'s' if len(concerns) != 1 else ''} concern{'s' if len(concerns) == 1 else ''} "
+        one = len(concerns) == 1
+        click.echo(f"{len(concerns)} finding{'' if one else 's'} concern{'s' if one else ''} "
                    f"{kind} {registration.entry_id!r} (as of {after.as_of}):")
         for concern in sorted(concerns, key=lambda c: (-c.finding.severity.rank, c.finding.sort_key)):
             _print_concern(concern)

@@ -235,7 +235,8 @@ class InventoryView:
             return None
         inv = self.inventory
         if node in inv.subjects:
-            located = any(regime in self.law.regimes_of_location(loc, self.as_of) for loc in inv.subjects[node].locations)
+            located = any(regime in self.law.regimes_of_location(loc, self.as_of)
+                          for loc in inv.subjects[node].locations)
             return "origin" if located else None
         if not self.law.attaches_to_establishments(regime):
             return None
@@ -453,7 +454,8 @@ class InventoryView:
                 found.setdefault(flow.id, []).append(Transfer(
                     flow=flow, regime=regime, exporter=exporter, importer=importer,
                     origin_countries=origin, destination_countries=destinations, elements=elements,
-                    first_hop=first_hop, adequacy=adequacy, via_collection=via_collection, _law=self.law, _as_of=self.as_of))
+                    first_hop=first_hop, adequacy=adequacy, via_collection=via_collection,
+                    _law=self.law, _as_of=self.as_of))
         return found
 
     def _outside(self, node: str) -> dict[str, tuple[str, ...]]:

@@ -473,7 +473,8 @@ def _size(n: int) -> str:
 
 
 def _type_name(value: object) -> str:
-    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(type(value), type(value).__name__)
+    names = {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}
+    return names.get(type(value), type(value).__name__)
 
 
 def read_files(path: Path, files: list[Path] | None = None, *, parser: Parser = "auto",

@@ -314,7 +314,8 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
                 first = inv.origins.get(entry_id)
                 if first is not None:
                     line, col = source.locate((section, i, "id"))
-                    first_file, first_line = first.source.display, first.source.locate((first.section, first.index, "id"))[0]
+                    first_file = first.source.display
+                    first_line = first.source.locate((first.section, first.index, "id"))[0]
                     problems.append(Problem(source.display, line, col, "id",
                                             f"duplicate id {entry_id!r}: already used by the "
                                             f"{KIND_OF_SECTION[first.section]} at {first_file}:{first_line}"))

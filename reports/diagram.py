@@ -262,7 +262,10 @@ class Diagram:
             if status in FINDING_STATUSES:
                 edge.findings += 1
             for t in self.data.transfers_by_flow.get(f.id, ()):
-                edge.mechanisms.add(t.mechanism.value if t.mechanism else ("adequacy" if t.adequate else "no safeguard"))
+                if t.mechanism:
+                    edge.mechanisms.add(t.mechanism.value)
+                else:
+                    edge.mechanisms.add("adequacy" if t.adequate else "no safeguard")
 
         me = self.data.controller
         title = (f"Flows of {element!r} ({inv.elements[element].name})" if element else "Data flows") + \

@@ -129,8 +129,8 @@ def _widths(columns: Sequence[str], rows: Iterable[Sequence[Any]], sample: int =
 
 
 def _write_table(wb: Workbook, table: Table, *, above: Sequence[tuple[str, str]] = (), title: str | None = None,
-                 colour_columns: dict[str, dict[str, tuple[str, str]]] | None = None, widths: Sequence[float] | None = None,
-                 empty: str = "") -> None:
+                 colour_columns: dict[str, dict[str, tuple[str, str]]] | None = None,
+                 widths: Sequence[float] | None = None, empty: str = "") -> None:
     """One sheet: an optional title and key/value block, then the table with a frozen header
     row and an autofilter. `colour_columns` maps a column name to value→(fill, font colour)."""
     ws = wb.create_sheet(table.name)

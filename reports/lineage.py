@@ -75,8 +75,8 @@ def render_lineage(inventory: Inventory, element_id: str, as_of: dt.date, rulebo
 
     flag = " (Art. 9 special category)" if element.special else " (Art. 10 criminal data)" if element.criminal else ""
     out.append(f"Lineage of {element.name!r} [{element_id}] as of {as_of}")
-    out.append(f"  category {element.category.value}{flag}; identifier {element.identifier.value if element.identifier else 'none'}; "
-               f"state {element.state.value}")
+    identifier = element.identifier.value if element.identifier else "none"
+    out.append(f"  category {element.category.value}{flag}; identifier {identifier}; state {element.state.value}")
     out.append("")
 
     flows = view.lineage(element_id)

@@ -112,10 +112,12 @@ def render_junit(result: AuditResult, inventory_label: str) -> str:
             lines.append(f'    <testcase classname={quoteattr(rule_id)} name="no findings"/>')
         for f in findings:
             where = f"{f.location[0]}:{f.location[1]}" if f.location else ""
-            lines.append(f'    <testcase classname={quoteattr(rule_id)} name={quoteattr(f.subject_kind + " " + f.subject_id)}'
-                         + (f" file={quoteattr(f.location[0])}" if f.location else "") + ">")
+            name = quoteattr(f.subject_kind + " " + f.subject_id)
+            file = f" file={quoteattr(f.location[0])}" if f.location else ""
+            lines.append(f"    <testcase classname={quoteattr(rule_id)} name={name}{file}>")
             if f.waived:
-                lines.append(f"      <skipped message={quoteattr('waived: ' + (f.waiver.reason if f.waiver else ''))}/>")
+                reason = f.waiver.reason if f.waiver else ""
+                lines.append(f"      <skipped message={quoteattr('waived: ' + reason)}/>")
             else:
                 lines.append(f"      <failure type={quoteattr(f.severity.value)} message={quoteattr(f.message)}>"
                              f"{escape(where + ' ' + '; '.join(f.legal) + ' — ' + f.remediation)}</failure>")

@@ -309,8 +309,8 @@ def build_notice(result: AuditResult, subjects: list[str] | None = None,
         m = t.mechanism
         info = book.mechanisms.get(m) if m is not None else None
         if m is None or info is None or t.regime not in info.regimes or info.kind == "adequacy":
-            lines[(head, f"no safeguard the notice could name ({regime} Chapter V): "
-                   f"{'no mechanism' if m is None else m.value + ', which does not count here'}", True)].append(t.flow.id)
+            why = "no mechanism" if m is None else m.value + ", which does not count here"
+            lines[(head, f"no safeguard the notice could name ({regime} Chapter V): {why}", True)].append(t.flow.id)
             continue
         text = f"{MECHANISM_TEXT.get(m.value, m.value)} ({regime} {info.legal})"
         if info.kind == "safeguard":

@@ -42,7 +42,8 @@ class Art30Record(ReportBase):
         "General description of technical and organisational security measures", "Art. 6 lawful basis",
         "Art. 9 condition (special category data)", "Legitimate interests (if applicable)",
         "Rights available / automated decision-making and profiling", "Source of personal data",
-        "Location of personal data", "DPIA required / date", "DPIA screening (WP248)", "Findings", "Source (inventory)", "Purpose id",
+        "Location of personal data", "DPIA required / date", "DPIA screening (WP248)", "Findings", "Source (inventory)",
+        "Purpose id",
     )
     PROCESSOR_COLUMNS = (
         "Name and contact details of the controller", "Controller's representative and DPO",
@@ -64,7 +65,8 @@ class Art30Record(ReportBase):
         return [
             ("Controller", f"{me.name} ({country_name(me.country)}, {me.country})"),
             ("Contact details", me.contact or "not recorded"),
-            ("Representative (Art. 27)", join(f"{r.name} ({country_name(r.country)})" for r in reps) or "none recorded"),
+            ("Representative (Art. 27)",
+             join(f"{r.name} ({country_name(r.country)})" for r in reps) or "none recorded"),
             ("Data protection officer", join((dpo.name, dpo.email), ", ") if dpo else "none recorded"),
             ("Joint controllers", join(f"{o.name} ({o.country})" + (f", {o.contact}" if o.contact else "")
                                         for o in joint) or "none"),
@@ -168,7 +170,8 @@ class Art30Record(ReportBase):
                 purpose.business_function or "", purpose.name + (f": {f['description']}" if f["description"] else ""),
                 f["joint"], f["subjects"], f["data"], f["recipients"], f["contracts"], f["countries"],
                 f["safeguards"], f["retention"], f["security"], f["basis"], f["condition"], f["legit"],
-                f["rights"], f["sources"], f["locations"], f["dpia"], f["screening"], self.rule_ids(purpose.id), f["provenance"],
+                f["rights"], f["sources"], f["locations"], f["dpia"], f["screening"], self.rule_ids(purpose.id),
+                f["provenance"],
                 purpose.id,
             ])
         return Table("Controller record", self.CONTROLLER_COLUMNS, rows)
@@ -183,7 +186,8 @@ class Art30Record(ReportBase):
             f = self._purpose_facts(purpose)
             owner = orgs.get(purpose.on_behalf_of or "")
             if owner is not None:
-                controller = f"{owner.name} ({country_name(owner.country)})" + (f", {owner.contact}" if owner.contact else "")
+                contact = f", {owner.contact}" if owner.contact else ""
+                controller = f"{owner.name} ({country_name(owner.country)}){contact}"
                 rep_dpo = join(("representative: " + join(f"{r.name} ({r.country})" for r in owner.representatives)
                                 if owner.representatives else None,
                                 f"DPO: {join((owner.dpo.name, owner.dpo.email), ', ')}" if owner.dpo else None))

@@ -59,9 +59,12 @@ class TransferRecords(ReportBase):
     @cached_property
     def transfer_table(self) -> Table:
         rows = [[r["flow"], r["from"], r["to"], r["exporter"], r["importer"], join(r["countries"], ", "),
-                 r["regime_name"], join(r["elements"], ", "), r["mechanism"] or ("adequacy" if r["safeguard"] == "adequacy" else "none"),
-                 r["scc_module"], r["scc"], r["tia_date"] or "none", r["tia_outcome"] or "none", join(r["measures"], ", "), r["hop"], join(r["path"], " → "),
-                 SAFEGUARD_TEXT[r["safeguard"]], r["safeguard_detail"], r["status"], r["findings"]] for r in self.transfer_rows]
+                 r["regime_name"], join(r["elements"], ", "),
+                 r["mechanism"] or ("adequacy" if r["safeguard"] == "adequacy" else "none"),
+                 r["scc_module"], r["scc"], r["tia_date"] or "none", r["tia_outcome"] or "none",
+                 join(r["measures"], ", "), r["hop"], join(r["path"], " → "),
+                 SAFEGUARD_TEXT[r["safeguard"]], r["safeguard_detail"], r["status"], r["findings"]]
+                for r in self.transfer_rows]
         return Table("Transfers", self.TRANSFER_COLUMNS, rows)
 
     @cached_property

@@ -230,7 +230,8 @@ class ReportBase:
             return "adequacy"
         mechanism = t.mechanism
         if mechanism is None:
-            if t.regime == "pipl" and not any(f.rule == "PIPL-001" for f in self.findings_by_subject.get(t.flow.id, ())):
+            findings = self.findings_by_subject.get(t.flow.id, ())
+            if t.regime == "pipl" and not any(f.rule == "PIPL-001" for f in findings):
                 return "not-required"  # below the CAC volume thresholds (SPEC §8)
             return "none"
         info = self.rulebook.mechanism_for(t.regime, mechanism)

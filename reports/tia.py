@@ -175,14 +175,17 @@ def assess(result: AuditResult, t: Transfer, rulebook: Rulebook | None = None) -
     s1.add("Flow", f"{flow.id}: {view.name(flow.from_)} → {view.name(flow.to)}", source=_where(inv, flow.id))
     s1.add("Regime", f"{regime.name} ({regime.law})")
     s1.add("Exporter", f"{t.exporter.name} ({t.exporter.id}; {t.exporter.relation.value}, acting as "
-                       f"{t.exporter_role.value}; established in {t.exporter.country} {country_name(t.exporter.country)})")
+                       f"{t.exporter_role.value}; established in {t.exporter.country} "
+                       f"{country_name(t.exporter.country)})")
     s1.add("Importer", f"{t.importer.name} ({t.importer.id}; {t.importer.relation.value}, acting as "
-                       f"{t.importer_role.value}; established in {t.importer.country} {country_name(t.importer.country)})")
+                       f"{t.importer_role.value}; established in {t.importer.country} "
+                       f"{country_name(t.importer.country)})")
     s1.add("First hop or onward", "first hop" if t.first_hop else "onward transfer"
            + (" (collection into a processor's system abroad)" if t.via_collection else ""))
     if t.onward:
         s1.add("Onward path (from the first exporter's system)", " → ".join(view.onward_path(t)))
-    s1.add("Origin countries", ", ".join(f"{c} {country_name(c)}" for c in t.origin_countries) or "data subjects' locations")
+    s1.add("Origin countries",
+           ", ".join(f"{c} {country_name(c)}" for c in t.origin_countries) or "data subjects' locations")
     s1.add("Destination countries", ", ".join(f"{c} {country_name(c)}" for c in t.destination_countries))
     reached, later = onward_transfers(view, t)
     onward_countries = sorted({c for n in reached[1:] if not view.is_subject(n) for c in view.countries(n)} - area)

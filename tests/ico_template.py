@@ -32,7 +32,8 @@ CONTROLLER_HEADINGS = [
     "Data Protection Impact Assessment required?", "DPIA progress", "Link to DPIA",
 ]
 PROCESSOR_HEADINGS = [
-    "Name and contact details of the controller", "Name and contact details of controller's representative (if applicable)",
+    "Name and contact details of the controller",
+    "Name and contact details of controller's representative (if applicable)",
     "Name and contact details of controller's data protection officer (if applicable)", "Categories of processing",
     "Names of third countries or international organisations that personal data are transferred to (if applicable)",
     "Safeguards for exceptional transfers of personal data to third countries or international organisations "
@@ -65,7 +66,8 @@ CONTROLLER_ROWS = [
      "Existence of automated decision-making, including profiling (if applicable)": "Profiling for segments",
      "Data Protection Impact Assessment required?": "Yes, completed 2024-02-10"},
     {"Business function": "Customer service", "Purpose of processing": "Complaints handling",
-     "Categories of individuals": "Customers", "Categories of personal data": "Names, email addresses, complaint details",
+     "Categories of individuals": "Customers",
+     "Categories of personal data": "Names, email addresses, complaint details",
      "Categories of recipients": "third-party: Ombudsman Services",
      "Names of third countries or international organisations that personal data are transferred to (if applicable)":
          "India; Narnia",

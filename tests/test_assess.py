@@ -230,7 +230,8 @@ def test_dpia_screening_golden_and_pur003_agree(example, tmp_path: Path) -> None
 
 
 def test_large_scale_is_configurable(tmp_path: Path) -> None:
-    inv = write_tree(tmp_path / "inv", {**ONWARD, "pyproject.toml": "[tool.flowaudit.limits]\nlarge_scale_subjects = 1000\n"})
+    inv = write_tree(tmp_path / "inv",
+                     {**ONWARD, "pyproject.toml": "[tool.flowaudit.limits]\nlarge_scale_subjects = 1000\n"})
     result = audit(inv, dt.date(2026, 1, 1))
     [care] = screen_all(result.view, result.config.limits["large_scale_subjects"])
     assert care.met == ["sensitive", "large-scale"] and care.verdict == "required"

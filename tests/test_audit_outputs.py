@@ -81,8 +81,8 @@ def test_golden_json(name: str, in_root: Path) -> None:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(json.dumps(actual, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     expected = json.loads(golden.read_text(encoding="utf-8"))
-    assert actual == expected, (f"`flowaudit audit --format json` output changed for {name}; if intended, "
-                                "regenerate with FLOWAUDIT_UPDATE_GOLDEN=1 python -m pytest tests/test_audit_outputs.py")
+    assert actual == expected, (f"`flowaudit audit --format json` output changed for {name}; if intended, regenerate "
+                                "with FLOWAUDIT_UPDATE_GOLDEN=1 python -m pytest tests/test_audit_outputs.py")
 
 
 def test_golden_json_shape(in_root: Path) -> None:

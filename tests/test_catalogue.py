@@ -40,7 +40,8 @@ def _beyond_spec() -> set[str]:
 
     regime_rules = {r.id for m in regime_modules(default_rulebook()).values() for r in rules_of(m)}
     extra = {r.id for r in CATALOGUE} - SPEC_RULES
-    assert extra <= regime_rules, f"rules outside SPEC §4 that no regime module declares: {sorted(extra - regime_rules)}"
+    assert extra <= regime_rules, \
+        f"rules outside SPEC §4 that no regime module declares: {sorted(extra - regime_rules)}"
     return extra
 
 

@@ -64,7 +64,8 @@ def test_hostile_labels_keep_the_graph_whole(hostile) -> None:  # type: ignore[n
 
 def test_edges_coloured_by_status(hostile) -> None:  # type: ignore[no-untyped-def]
     dot = render_graph(hostile, fmt="dot").decode("utf-8")
-    edges = {m.group(1): m.group(2) for m in re.finditer(r'^\s*(\S+ -> \S+) \[.*?color="(#[0-9a-f]+)"', dot, re.MULTILINE)}
+    edge = re.compile(r'^\s*(\S+ -> \S+) \[.*?color="(#[0-9a-f]+)"', re.MULTILINE)
+    edges = {m.group(1): m.group(2) for m in edge.finditer(dot)}
     assert edges['crm -> partner'] == diagram.EDGE["critical"][0]  # TRF-001 (critical), no mechanism
     assert edges['crm -> "cloud-db"'] == diagram.EDGE["waived"][0]  # TRF-004 waived
     assert edges["customers -> crm"] == diagram.EDGE["plain"][0]

@@ -150,7 +150,8 @@ def test_invalid_side_exits_2_and_names_it(repo: Path) -> None:
     assert "inventory/broken.yaml:1" in result.output and "nowhere" in result.output
 
     result = run("no-such-branch", "HEAD~1", "--path", "inventory")
-    assert result.exit_code == 2 and "OLD 'no-such-branch': neither an existing path nor a git revision" in result.output
+    assert result.exit_code == 2
+    assert "OLD 'no-such-branch': neither an existing path nor a git revision" in result.output
     result = run("HEAD~1", "HEAD~1", "--path", "nothing-here")
     assert result.exit_code == 2 and "no inventory files at 'nothing-here'" in result.output
     # the whole repository is not an inventory: the message says to use --path

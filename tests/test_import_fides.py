@@ -194,7 +194,8 @@ def test_each_mapping(tmp_path: Path) -> None:
     assert inv.flows["shop-to-crm"].elements == ["contact-email"]
     assert {f.from_ for f in inv.flows.values() if f.to == "shop"} == {"customer"}
     # third_country_transfers: a flow to a recipient in India with the SCCs
-    to_india = [f for f in inv.flows.values() if inv.organisations.get(f.to) and inv.organisations[f.to].country == "IN"]
+    to_india = [f for f in inv.flows.values()
+                if inv.organisations.get(f.to) and inv.organisations[f.to].country == "IN"]
     assert len(to_india) == 1 and to_india[0].transfer.mechanism.value == "scc"
     assert {r.kind for r in result.reviews} >= {"subject", "element", "purpose", "organisation", "flow"}
 

@@ -108,7 +108,8 @@ def test_cli_formats_and_exit_codes(case: Path) -> None:
     code, out, _ = run("observe", str(case / "inv"), str(case / "logs"), "--format", "sarif", "--fail-on", "critical")
     assert code == 0
     sarif = json.loads(out)
-    assert {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]} == {"OBS-001", "OBS-002", "OBS-003", "OBS-004"}
+    rules = sarif["runs"][0]["tool"]["driver"]["rules"]
+    assert {r["id"] for r in rules} == {"OBS-001", "OBS-002", "OBS-003", "OBS-004"}
     code, out, _ = run("observe", str(case / "inv"), str(case / "logs"), "--format", "markdown")
     assert out.startswith("# Observed traffic") and "| high | OBS-001 | system `web` |" in out
     code, out, _ = run("observe", str(case / "inv"), str(case / "logs"))
@@ -122,7 +123,8 @@ def test_window_and_waiver(case: Path) -> None:
     found = by_rule(result.findings)
     assert set(found) == {"OBS-003", "OBS-004"}
     assert set(found["OBS-003"]) == {"db-crm", "web-db"}
-    assert found["OBS-003"]["web-db"].details["window"] == {"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z"}
+    window = found["OBS-003"]["web-db"].details["window"]
+    assert window == {"from": "2024-03-01T00:00:00Z", "to": "2024-03-02T00:00:00Z"}
     waived = INVENTORY + ("waivers:\n  - {rule: OBS-001, subject: web, reason: trial, approved_by: dpo, "
                           "expires: 2999-01-01}\n")
     (case / "inv" / "inventory.yaml").write_text(waived, encoding="utf-8")
@@ -235,7 +237,8 @@ def _compare(findings: list) -> dict[str, object]:
     for f in findings:
         got.setdefault(f.rule, {})[f.subject_id] = f.details
     return {
-        "OBS-001": {s: sorted(d["node"] for d in v["destinations"]["items"]) for s, v in got.get("OBS-001", {}).items()},
+        "OBS-001": {s: sorted(d["node"] for d in v["destinations"]["items"])
+                    for s, v in got.get("OBS-001", {}).items()},
         "OBS-002": {s: v["hosts_total"] for s, v in got.get("OBS-002", {}).items()},
         "OBS-003": sorted(got.get("OBS-003", {})),
         "OBS-004": {s: [c["country"] for c in v["countries"]] for s, v in got.get("OBS-004", {}).items()},

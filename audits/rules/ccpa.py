@@ -129,7 +129,8 @@ def business_status(ctx: Context) -> str | None:
         return f"annual gross revenue ${me.revenue_usd:,} exceeds ${threshold.amount:,} ({threshold.source})"
     consumers = consumers_sold_or_shared(ctx)
     if consumers >= limits.consumers_from:
-        return f"sells or shares the personal information of {consumers:,} consumers (at least {limits.consumers_from:,})"
+        return (f"sells or shares the personal information of {consumers:,} consumers "
+                f"(at least {limits.consumers_from:,})")
     return None
 
 
@@ -231,7 +232,8 @@ def recipient_without_contract(ctx: Context, item: tuple[Organisation, list[Disc
         sold = sorted(d.flow.id for d in found if d.sale or d.sharing)
         if sold:
             yield hit(org, f"third party '{org.name}' buys or receives for cross-context advertising "
-                           "Californians' personal information with no contract", regime=REGIME, missing="contract", flows=sold)
+                           "Californians' personal information with no contract",
+                      regime=REGIME, missing="contract", flows=sold)
 
 
 @selector("when the controller is a CCPA business: every purpose that uses sensitive personal information "

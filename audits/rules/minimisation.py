@@ -39,7 +39,8 @@ def element_not_needed(ctx: Context, element: Element) -> Hit | None:
       remediation="Remove the element from the flow, or add it to the purpose that needs it.",
       example="""
 flows:
-  - {id: f1, from: crm, to: mailer, elements: [email, birthdate], purposes: [newsletter]}  # newsletter needs only email: fires
+  # newsletter needs only email: fires
+  - {id: f1, from: crm, to: mailer, elements: [email, birthdate], purposes: [newsletter]}
 """)
 def flow_carries_unneeded(ctx: Context, flow: Flow) -> Hit | None:
     """A flow carries an element that none of the flow's purposes lists (a flow with no

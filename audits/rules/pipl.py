@@ -196,8 +196,9 @@ def non_exempt_exports(ctx: Context) -> list[PiplExport]:
 
 
 @rule("PIPL-001", title="Personal information leaves China under the mechanism its volume requires",
-      severity=Severity.HIGH, legal=("PIPL Art. 38", "PIPL Art. 40",
-                                     "CAC Provisions on Promoting and Regulating Cross-Border Data Flows (2024) Art. 5, 7, 8"),
+      severity=Severity.HIGH,
+      legal=("PIPL Art. 38", "PIPL Art. 40",
+             "CAC Provisions on Promoting and Regulating Cross-Border Data Flows (2024) Art. 5, 7, 8"),
       subject="flow", over=non_exempt_exports,
       remediation="From 1,000,000 individuals (non-sensitive) or 10,000 (sensitive information) a year: a CAC "
                   "security assessment; from 100,000 (non-sensitive) or any sensitive information: the CAC "
@@ -254,7 +255,8 @@ def pipl_mechanism_insufficient(ctx: Context, export: PiplExport) -> Hit | None:
                   "the purposes, the data and how to exercise rights against it; set `separate_consent: true`.",
       example="""
 flows:
-  - {id: cn-to-us, from: cn-crm, to: us-host, elements: [email], purposes: [newsletter]}   # consent, no separate consent: fires
+  # consent, no separate consent: fires
+  - {id: cn-to-us, from: cn-crm, to: us-host, elements: [email], purposes: [newsletter]}
 """)
 def separate_consent_missing(ctx: Context, export: PiplExport) -> Hit | None:
     """A flow leaves CN with personal information of subjects in CN, one of its purposes rests

@@ -184,7 +184,8 @@ def special_condition_missing(ctx: Context, purpose: Purpose) -> Hit | None:
 
 
 @rule("CHD-001", title="Consent of children is given or authorised by a parent", severity=Severity.HIGH,
-      legal=("GDPR Art. 8(1)", "GDPR Art. 8(2)", "DPA 2018 s. 9", "PIPL Art. 31"), subject="purpose", over=selectors.purposes,
+      legal=("GDPR Art. 8(1)", "GDPR Art. 8(2)", "DPA 2018 s. 9", "PIPL Art. 31"), subject="purpose",
+      over=selectors.purposes,
       remediation="Add an age check and a parental-consent mechanism (`parental_consent: true`), or rely "
                   "on another basis.",
       example="""

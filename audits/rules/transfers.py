@@ -149,7 +149,8 @@ def bcr_flows(ctx: Context) -> list[Flow]:
 organisations:
   - {id: us-host, name: Host, country: US, relation: processor}
 flows:
-  - {id: to-host, from: crm, to: us-host, elements: [email], transfer: {mechanism: scc, scc: {module: c2c}}}  # controller→processor needs c2p: fires
+  # controller → processor needs c2p: fires
+  - {id: to-host, from: crm, to: us-host, elements: [email], transfer: {mechanism: scc, scc: {module: c2c}}}
 """)
 def scc_module_mismatch(ctx: Context, flow: Flow) -> Hit | None:
     """A flow declares `scc` and its module is missing or is not the one for the roles: the
@@ -215,8 +216,9 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
     """A restricted transfer to a non-adequate destination that relies on an Art. 46/47 tool
     (SCCs, BCRs, ad-hoc clauses, codes, certification; for the UK the IDTA and the Addendum) —
     never adequacy, never an Art. 49 derogation (it is an exception, not a safeguard whose
-    effectiveness is assessed: EDPB Recommendations 01/2020 para 25) — with no TIA, a TIA older than the limit (24 months by default; EDPB Rec. 01/2020 asks to
-    re-evaluate at appropriate intervals), an outcome `measures-required` with no `measures`,
+    effectiveness is assessed: EDPB Recommendations 01/2020 para 25) — with no TIA, a TIA older
+    than the limit (24 months by default; EDPB Rec. 01/2020 asks to re-evaluate at appropriate
+    intervals), an outcome `measures-required` with no `measures`,
     or an outcome `not-acceptable` (critical: Schrems II, C-311/18, requires suspension).
     A processor's return to its controller (SCC Module Four, p2c) needs a TIA only when the
     processor combines the data with personal data it collected in the regime's area
@@ -236,7 +238,8 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
                    severity=Severity.CRITICAL, **_details(t, problem="not-acceptable", tia_date=tia.date))
     if _add_months(tia.date, limit) < ctx.as_of:
         age = _months_between(tia.date, ctx.as_of)
-        return hit(t, f"{_describe(ctx, t)}: the TIA of {tia.date} is older than the {limit}-month limit ({age} full months)",
+        return hit(t, f"{_describe(ctx, t)}: the TIA of {tia.date} is older than the {limit}-month limit "
+                      f"({age} full months)",
                    **_details(t, problem="stale-tia", tia_date=tia.date, age_months=age))
     if tia.outcome is TiaOutcome.MEASURES_REQUIRED and not transfer.measures:
         return hit(t, f"{_describe(ctx, t)}: the TIA requires supplementary measures but none are listed",
@@ -318,7 +321,8 @@ def onward_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
         return None
     path = ctx.view.onward_path(t)
     return hit(t, f"onward transfer {_describe(ctx, t)}: {problem} (chain {' → '.join(path)})",
-               **_details(t, path=path, path_length=ctx.view.onward_path_length(t), scc_module=_suggested_module(ctx, t)))
+               **_details(t, path=path, path_length=ctx.view.onward_path_length(t),
+                          scc_module=_suggested_module(ctx, t)))
 
 
 @rule("TRF-008", title="SCCs are a version that still counts for the regime of the data", severity=Severity.HIGH,

@@ -195,7 +195,10 @@ class ImportResult:
             if not notes:
                 entry["notes"] = f"{NEEDS_REVIEW}: {what}"
             elif what not in notes:
-                entry["notes"] = f"{notes}; {what}" if notes.startswith(NEEDS_REVIEW) else f"{NEEDS_REVIEW}: {what}; {notes}"
+                if notes.startswith(NEEDS_REVIEW):
+                    entry["notes"] = f"{notes}; {what}"
+                else:
+                    entry["notes"] = f"{NEEDS_REVIEW}: {what}; {notes}"
 
     def counts(self) -> dict[str, int]:
         return {s: len(v) for s, v in self.sections.items()}
@@ -256,8 +259,9 @@ def write_inventory(result: ImportResult, out_dir: Path, report_name: str = "imp
 
 
 def render_report(result: ImportResult) -> str:
-    lines = [f"# Import report: `flowaudit {result.title}`", "", "Sources: " + ", ".join(f"`{s}`" for s in result.sources),
-             "", "Imported: " + ", ".join(f"{n} {s}" for s, n in result.counts().items()), ""]
+    lines = [f"# Import report: `flowaudit {result.title}`", "",
+             "Sources: " + ", ".join(f"`{s}`" for s in result.sources), "",
+             "Imported: " + ", ".join(f"{n} {s}" for s, n in result.counts().items()), ""]
     lines += ["## Needs review", ""]
     if result.reviews:
         lines += [f"{len(result.reviews)} entries are marked `notes: {NEEDS_REVIEW}` in the YAML.", "",

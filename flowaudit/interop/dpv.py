@@ -61,14 +61,18 @@ def document(result: AuditResult, base: str | None = None) -> dict[str, Any]:
             entry["dpv:hasDataProtectionOfficer"] = {
                 "@type": "dpv:DataProtectionOfficer", "dpv:hasName": o.dpo.name or "",
                 **({"dpv:hasContact": o.dpo.email} if o.dpo.email else {})}
-        reps = o.representative if isinstance(o.representative, list) else [o.representative] if o.representative else []
+        if isinstance(o.representative, list):
+            reps = o.representative
+        else:
+            reps = [o.representative] if o.representative else []
         if reps:
             entry["dpv:hasRepresentative"] = [{"@type": "dpv:Representative", "dpv:hasName": r.name,
                                                "dpv:hasLocation": _ref(f"loc:{r.country}")} for r in reps]
         graph.append(entry)
     for s in sorted(inv.subjects.values(), key=lambda s: s.id):
         locations = [x for x in (loc(c) for c in s.locations) if x]
-        graph.append({"@id": node("subject", s.id), "@type": ["dpv:DataSubject", *(["dpv:Child"] if s.children else [])],
+        graph.append({"@id": node("subject", s.id),
+                      "@type": ["dpv:DataSubject", *(["dpv:Child"] if s.children else [])],
                       "dct:title": s.name, **({"dpv:hasLocation": [_ref(x) for x in locations]} if locations else {})})
     for e in sorted(inv.elements.values(), key=lambda e: e.id):
         types = ["dpv:PersonalData", data["categories"][e.category.value]]
@@ -124,7 +128,8 @@ def document(result: AuditResult, base: str | None = None) -> dict[str, Any]:
         if recipients:
             handling["dpv:hasRecipient"] = [_ref(node("organisation", o)) for o in sorted(recipients)]
         if p.retention:
-            handling["dpv:hasStorageCondition"] = {"@type": "dpv:StorageDuration", "dpv:hasDuration": _duration(p.retention)}
+            handling["dpv:hasStorageCondition"] = {"@type": "dpv:StorageDuration",
+                                                   "dpv:hasDuration": _duration(p.retention)}
         processing = []
         for f in flows:
             for t in sorted(transfers_by_flow.get(f.id, []), key=lambda t: t.regime):

@@ -123,9 +123,9 @@ class _Importer:
                         self.by_kind[key].append((file, item))
                 else:
                     self.result.skipped.append(f"{file}: top-level key `{key}` (not a fideslang resource)")
-        self.custom_categories = {str(i["fides_key"]): i for _, i in self.by_kind["data_category"] if i.get("fides_key")}
-        self.custom_subjects = {str(i["fides_key"]): i for _, i in self.by_kind["data_subject"] if i.get("fides_key")}
-        self.custom_uses = {str(i["fides_key"]): i for _, i in self.by_kind["data_use"] if i.get("fides_key")}
+        self.custom_categories = self._custom("data_category")
+        self.custom_subjects = self._custom("data_subject")
+        self.custom_uses = self._custom("data_use")
         self.elements: dict[str, dict[str, Any]] = {}  # fides category key -> element entry
         self.subjects: dict[str, dict[str, Any]] = {}  # fides subject key -> subject entry
         self.children_subjects: set[str] = set()
@@ -133,6 +133,10 @@ class _Importer:
         self.system_ids: dict[str, str] = {}  # fides key -> inventory id
 
     # --- taxonomy -------------------------------------------------------------------------
+
+    def _custom(self, kind: str) -> dict[str, dict[str, Any]]:
+        """The manifest's own resources of one taxonomy kind, by fides key."""
+        return {str(i["fides_key"]): i for _, i in self.by_kind[kind] if i.get("fides_key")}
 
     def _category_rule(self, key: str) -> tuple[str, dict[str, Any]] | None:
         """The data file's rule for a category key: longest dotted prefix, through a custom
@@ -183,7 +187,10 @@ class _Importer:
             ident = _tag_id(custom) or key_id(key.rsplit(".", 1)[-1])
             name = custom.get("name") or key
         else:
-            ident = key_id(key.removeprefix("user.").replace(".", "-").replace("_", "-")) if key != "user" else "user-data"
+            if key == "user":
+                ident = "user-data"
+            else:
+                ident = key_id(key.removeprefix("user.").replace(".", "-").replace("_", "-"))
             name = self.map["data_category_names"].get(key) or _title(key)
         entry = {"id": self.ids.take(ident), "name": name, "category": rule["category"]}
         if rule.get("identifier"):
@@ -333,7 +340,8 @@ class _Importer:
                     stored.setdefault(sid, [])
                     stored[sid] = unique([*stored[sid], *self._dataset_elements(str(ref), where, subject_ids)])
             for ref in system.get("dataset_references") or []:
-                stored[sid] = unique([*stored.get(sid, []), *self._dataset_elements(str(ref), f"{file}: system {key}", [])])
+                from_dataset = self._dataset_elements(str(ref), f"{file}: system {key}", [])
+                stored[sid] = unique([*stored.get(sid, []), *from_dataset])
             if not entry:
                 continue
             if sid in stored:
@@ -419,7 +427,8 @@ class _Importer:
                 if mapped:
                     found["legal_basis"] = mapped
                 else:
-                    self.result.review("purpose", found, f"legal_basis_for_processing {basis!r} is not a GDPR Art. 6 basis")
+                    self.result.review("purpose", found,
+                                       f"legal_basis_for_processing {basis!r} is not a GDPR Art. 6 basis")
             elif use_info.get("legal_basis"):
                 found["legal_basis"] = use_info["legal_basis"]
             else:

@@ -57,7 +57,10 @@ def manifest(result: AuditResult) -> dict[str, Any]:
     if me.dpo is not None:
         organization["data_protection_officer"] = {"name": me.dpo.name or "", "address": _country_name(me.country),
                                                    "email": me.dpo.email or "", "phone": ""}
-    reps = me.representative if isinstance(me.representative, list) else [me.representative] if me.representative else []
+    if isinstance(me.representative, list):
+        reps = me.representative
+    else:
+        reps = [me.representative] if me.representative else []
     if reps:
         organization["representative"] = {"name": reps[0].name, "address": _country_name(reps[0].country),
                                           "email": "", "phone": ""}
@@ -74,7 +77,8 @@ def manifest(result: AuditResult) -> dict[str, Any]:
         data_use.append({"fides_key": uses[p.id], "name": p.name, "parent_key": parent, "tags": [ID_TAG + p.id],
                          **({"description": p.description} if p.description else {})})
     data_subject = [{"fides_key": s.id, "name": s.name,
-                     "tags": [ID_TAG + s.id, *([f"flowaudit:locations:{','.join(s.locations)}"] if s.locations else [])]}
+                     "tags": [ID_TAG + s.id,
+                              *([f"flowaudit:locations:{','.join(s.locations)}"] if s.locations else [])]}
                     for s in sorted(inv.subjects.values(), key=lambda s: s.id)]
 
     # per system and purpose: the elements, subjects, and the systems the data goes to / comes from
@@ -155,7 +159,8 @@ def manifest(result: AuditResult) -> dict[str, Any]:
         else:
             org = inv.organisations[node]
             doc = {"fides_key": node, "name": org.name, "organization_fides_key": org_key,
-                   "system_type": "Organisation", "tags": [ORG_TAG, f"flowaudit:operator:{org.id}:{org.relation.value}"],
+                   "system_type": "Organisation",
+                   "tags": [ORG_TAG, f"flowaudit:operator:{org.id}:{org.relation.value}"],
                    "legal_name": org.name, "legal_address": _country_name(org.country),
                    "responsibility": _RESPONSIBILITY.get(org.relation, [])}
         if egress.get(node):

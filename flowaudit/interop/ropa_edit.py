@@ -142,9 +142,10 @@ def apply_ropa(book_path: str | Path, inventory: str | Path) -> Applied:
             now = current.get(pid, {})
             origin = inv.origins[pid]
             path = origin.source.path
-            for fld, key, parse, old in (("retention", "retention", retention_period, purpose.retention),
-                                         ("basis", "legal_basis", legal_basis, purpose.legal_basis),
-                                         ("special", "special_condition", special_condition, purpose.special_condition)):
+            for fld, key, parse, old in (
+                    ("retention", "retention", retention_period, purpose.retention),
+                    ("basis", "legal_basis", legal_basis, purpose.legal_basis),
+                    ("special", "special_condition", special_condition, purpose.special_condition)):
                 if fld not in values or _same(values[fld], now.get(fld)):
                     continue
                 cell = values[fld]

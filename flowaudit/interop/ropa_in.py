@@ -67,8 +67,9 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "controller": ("Name and contact details of the controller", "Name and contact details of controller"),
 }
 REQUIRED = ("purpose",)
-EXPECTED_HINT = ("Business function", "Purpose of processing", "Categories of individuals", "Categories of personal data",
-                 "Categories of recipients", "Names of third countries or international organisations",
+EXPECTED_HINT = ("Business function", "Purpose of processing", "Categories of individuals",
+                 "Categories of personal data", "Categories of recipients",
+                 "Names of third countries or international organisations",
                  "Safeguards for exceptional transfers", "Retention schedule",
                  "General description of technical and organisational security measures",
                  "Article 6 lawful basis for processing personal data",
@@ -86,7 +87,8 @@ _SPECIAL_LETTER = {"a": "explicit-consent", "b": "employment", "c": "vital-inter
 _SPECIAL_WORDS = (("explicit consent", "explicit-consent"), ("employment", "employment"),
                   ("vital interest", "vital-interests"), ("not-for-profit", "not-for-profit"),
                   ("made public", "made-public"), ("legal claim", "legal-claims"),
-                  ("substantial public interest", "substantial-public-interest"), ("health or social care", "health-care"),
+                  ("substantial public interest", "substantial-public-interest"),
+                  ("health or social care", "health-care"),
                   ("public health", "public-health"), ("archiving", "archiving-research"))
 _MECHANISMS = ((r"\buk addendum\b|\baddendum\b", "uk-addendum"), (r"\bidta\b", "idta"),
                (r"\bsccs?\b|standard contractual clauses|model clauses", "scc"),
@@ -102,9 +104,12 @@ _DATA_WORDS = (
     (r"trade union", "special:trade-union"), (r"sex life|sexual", "special:sex-life"),
     (r"criminal|conviction|offence", "criminal"), (r"passport|national insurance|social security|id card|licen[cs]e",
                                                    "government-id"),
-    (r"password|credential|pin\b", "credentials"), (r"bank|card|payment|salary|payroll|financ|tax|pension", "financial"),
-    (r"e-?mail|phone|telephone|address|contact", "contact"), (r"\bip\b|cookie|online identifier|device id", "online-identifier"),
-    (r"device", "device"), (r"location|gps", "location"), (r"usage|behaviou?r|browsing|purchase history", "behavioural"),
+    (r"password|credential|pin\b", "credentials"),
+    (r"bank|card|payment|salary|payroll|financ|tax|pension", "financial"),
+    (r"e-?mail|phone|telephone|address|contact", "contact"),
+    (r"\bip\b|cookie|online identifier|device id", "online-identifier"),
+    (r"device", "device"), (r"location|gps", "location"),
+    (r"usage|behaviou?r|browsing|purchase history", "behavioural"),
     (r"date of birth|age\b|gender|nationality|language|marital", "demographic"),
     (r"job|employ|title|cv\b|qualification|professional|work", "professional"), (r"account|username|login", "account"),
     (r"name|signature|photo", "identity"), (r"message|content|correspondence|feedback|comment", "content"),
@@ -444,8 +449,8 @@ class _Builder:
             self.elements[key] = entry
             self.result.sections["elements"].append(entry)
             if category is None:
-                self.result.review("element", entry, f"category {'guessed from the words' if guessed else 'unknown, filed as content'}: "
-                                                     f"{name!r}")
+                how = "guessed from the words" if guessed else "unknown, filed as content"
+                self.result.review("element", entry, f"category {how}: {name!r}")
         entry["subjects"] = unique([*entry["subjects"], *subjects])
         return entry["id"]
 
@@ -494,9 +499,10 @@ class _Builder:
         if self.book.flowaudit and ": " in purpose_text:  # the report writes "name: description"
             name, description = purpose_text.split(": ", 1)
         given_id = text(values.get("purpose_id"))
-        pid = self.ids.take(given_id if given_id and re.fullmatch(r"[a-z0-9][a-z0-9._-]*", given_id) else slug(name, "purpose"))
-        purpose: dict[str, Any] = {"id": pid, "name": name[:200], "business_function": text(values.get("business_function")) or None,
-                                   "source": at}
+        valid_id = given_id and re.fullmatch(r"[a-z0-9][a-z0-9._-]*", given_id)
+        pid = self.ids.take(given_id if valid_id else slug(name, "purpose"))
+        purpose: dict[str, Any] = {"id": pid, "name": name[:200],
+                                   "business_function": text(values.get("business_function")) or None, "source": at}
         if len(name) > 200 or description:
             purpose["description"] = description or name
         notes: list[str] = []
@@ -553,8 +559,8 @@ class _Builder:
         if security and not is_none(security):
             from .fides_in import _SECURITY_WORDS
 
-            system["security"] = unique([*system.get("security", []),
-                                         *(m for pattern, m in _SECURITY_WORDS if re.search(pattern, security.lower()))])
+            measures = [m for pattern, m in _SECURITY_WORDS if re.search(pattern, security.lower())]
+            system["security"] = unique([*system.get("security", []), *measures])
             system["notes"] = _join(system.get("notes"), f"security ({purpose['id']}): {security}")
         countries, unknown = countries_in(text(values.get("countries")))
         countries = [c for c in countries if c not in ("EU", "EEA")]

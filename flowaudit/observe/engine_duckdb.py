@@ -191,12 +191,13 @@ class _Run:
             problem.append(f"WHEN {col['bytes']} IS NOT NULL AND nbytes IS NULL THEN 'bad bytes'")
         if has["count"]:
             problem.append(f"WHEN {col['count']} IS NOT NULL AND cnt IS NULL THEN 'bad count'")
+        elements = _text_expr(col["elements"], dtype["elements"]) if has["elements"] else "NULL::VARCHAR"
+        country = f"nullif(upper(trim(CAST({col['country']} AS VARCHAR))), '')" if has["country"] else "NULL::VARCHAR"
         return f"""
             SELECT CAST({col['source']} AS VARCHAR) AS source, CAST({col['destination']} AS VARCHAR) AS destination,
                    t, coalesce(nbytes, 0) AS nbytes, coalesce(cnt, 1) AS cnt,
-                   {_text_expr(col['elements'], dtype['elements']) if has['elements'] else 'NULL::VARCHAR'} AS elements,
-                   {f"nullif(upper(trim(CAST({col['country']} AS VARCHAR))), '')" if has['country'] else 'NULL::VARCHAR'}
-                       AS country,
+                   {elements} AS elements,
+                   {country} AS country,
                    CASE {' '.join(problem)} ELSE NULL END AS problem,
                    CAST({col['time']} AS VARCHAR) AS time_text, {_q(FILE_COLUMN)} AS file
             FROM (SELECT *, {t} AS t, {nbytes} AS nbytes, {count} AS cnt FROM {_reader(fmt, files)})"""
@@ -321,7 +322,8 @@ class _Run:
             cidr AS (
                 SELECT i.raw, n.node
                 FROM ips i JOIN ep_lengths l ON i.family = l.family
-                     JOIN ep_networks n ON n.family = l.family AND n.plen = l.plen AND n.bits = substr(i.bits, 1, l.plen)
+                     JOIN ep_networks n
+                       ON n.family = l.family AND n.plen = l.plen AND n.bits = substr(i.bits, 1, l.plen)
                 QUALIFY row_number() OVER (PARTITION BY i.raw ORDER BY n.plen DESC) = 1)
             SELECT h.raw, h.host, coalesce(exact.node, wild.node, cidr.node) AS node
             FROM hosts h LEFT JOIN exact USING (raw) LEFT JOIN wild USING (raw) LEFT JOIN cidr USING (raw)""")

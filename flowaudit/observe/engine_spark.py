@@ -68,7 +68,8 @@ class SparkEngine:
             session.sparkContext.setLogLevel("ERROR")
             return session
         except Exception as exc:
-            raise LogError(f"cannot start Spark: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc}") from exc
+            message = str(exc).strip()
+            raise LogError(f"cannot start Spark: {message.splitlines()[0] if message else exc}") from exc
 
     def aggregate(self, logs: LogFiles, mapping: dict[str, str], tables: EndpointTables,
                   since_us: int | None, until_us: int | None) -> Aggregates:
@@ -147,8 +148,11 @@ class _SparkRun:
                         else col["elements"].cast("string"))
         else:
             elements = F.lit(None).cast("string")
-        country = (F.when(F.upper(F.trim(col["country"].cast("string"))) != "", F.upper(F.trim(col["country"].cast("string"))))
-                   if has["country"] else F.lit(None).cast("string"))
+        if has["country"]:
+            upper = F.upper(F.trim(col["country"].cast("string")))
+            country = F.when(upper != "", upper)
+        else:
+            country = F.lit(None).cast("string")
         df = df.select(
             col["source"].cast("string").alias("source"), col["destination"].cast("string").alias("destination"),
             t.alias("t"), number("bytes").alias("nbytes_raw"), number("count").alias("cnt_raw"),
@@ -194,15 +198,17 @@ class _SparkRun:
         problems = (agg.where(F.col("problem").isNotNull()).groupBy("problem").agg(F.sum("nrows").alias("n"))
                     .orderBy("problem").collect())
         if problems:
-            examples = logs.where(F.col("problem").isNotNull()).select("problem", "file", "time_text").limit(3).collect()
+            examples = (logs.where(F.col("problem").isNotNull()).select("problem", "file", "time_text")
+                        .limit(3).collect())
             found = [Problem(r["problem"], _local(r["file"]), r["time_text"], 0) for r in examples]
             counts = ", ".join(f"{r['n']} row{'s' if r['n'] != 1 else ''} with {r['problem']}" for r in problems)
             lines = [f"{p.file}: {p.problem}" + (f" {p.example!r}" if p.example is not None and "time" in p.problem
                                                    else "") for p in found]
             raise LogError("; ".join(lines) + f" ({counts} in all; times must be ISO 8601 or Unix seconds)")
         out = Aggregates()
+        unmapped = F.col("source").isNull() | F.col("destination").isNull()
         row = agg.agg(F.sum("nrows"), F.sum("cnt"), F.sum("nbytes"), F.min("first"), F.max("last"),
-                      F.sum(F.when(F.col("source").isNull() | F.col("destination").isNull(), F.col("nrows")))).collect()[0]
+                      F.sum(F.when(unmapped, F.col("nrows")))).collect()[0]
         out.rows, out.connections, out.bytes = int(row[0] or 0), int(row[1] or 0), int(row[2] or 0)
         out.first_us, out.last_us, out.ignored = row[3], row[4], int(row[5] or 0)
         host_map = self._map_hosts(agg).persist()
@@ -210,7 +216,8 @@ class _SparkRun:
             stats = host_map.agg(F.count(F.lit(1)), F.count("node")).collect()[0]
             out.hosts, out.mapped_hosts = int(stats[0]), int(stats[1])
             s = host_map.select(F.col("raw").alias("s_raw"), F.col("node").alias("src")).where(F.col("src").isNotNull())
-            d = host_map.select(F.col("raw").alias("d_raw"), F.col("node").alias("dst"), F.col("host").alias("dst_host"))
+            d = host_map.select(F.col("raw").alias("d_raw"), F.col("node").alias("dst"),
+                                F.col("host").alias("dst_host"))
             m = (agg.join(s, agg["source"] == s["s_raw"]).join(d, agg["destination"] == d["d_raw"])
                  .select("src", "dst", "dst_host", "country", "elements", "cnt", "nbytes", "first", "last")
                  .persist())
@@ -286,8 +293,8 @@ class _SparkRun:
         by_prefix = Window.partitionBy("raw").orderBy(F.col("plen").desc())
         cidr = (ips.join(ep_lengths, ips["family"] == ep_lengths["l_family"])
                 .withColumn("prefix", F.expr("substr(bits, 1, l_plen)"))
-                .join(ep_networks, (F.col("l_family") == ep_networks["family"]) & (F.col("l_plen") == ep_networks["plen"])
-                      & (F.col("prefix") == ep_networks["bits"]))
+                .join(ep_networks, (F.col("l_family") == ep_networks["family"])
+                      & (F.col("l_plen") == ep_networks["plen"]) & (F.col("prefix") == ep_networks["bits"]))
                 .withColumn("rank", F.row_number().over(by_prefix)).where("rank = 1")
                 .select("raw", F.col("node").alias("cidr")))
         return (hosts.join(exact, "raw", "left").join(wild, "raw", "left").join(cidr, "raw", "left")
@@ -333,7 +340,8 @@ class _SparkRun:
             top: dict[str, list[UnknownHost]] = {}
             for r in (unknown.withColumn("rank", F.row_number().over(window)).where(F.col("rank") <= TOP_UNKNOWN)
                       .orderBy("src", "rank").collect()):
-                top.setdefault(r["src"], []).append(UnknownHost(r["host"], Usage(int(r["c"]), int(r["b"]), r["f"], r["l"])))
+                usage = Usage(int(r["c"]), int(r["b"]), r["f"], r["l"])
+                top.setdefault(r["src"], []).append(UnknownHost(r["host"], usage))
         finally:
             unknown.unpersist()
         return [Unknown(r["src"], int(r["n"]), Usage(int(r["c"]), int(r["b"]), r["f"], r["l"]),

@@ -136,8 +136,8 @@ class _Synth:
             f"  bcr_group: {_q(BCR_GROUP)}",
         ], bcr=True))
         for cc, name, bcr in AFFILIATES:
-            org = Org(f"norda-{cc.lower()}", name, cc, "affiliate", [f'  contact: "privacy.{cc.lower()}@norda.example"'],
-                       bcr=bcr)
+            org = Org(f"norda-{cc.lower()}", name, cc, "affiliate",
+                      [f'  contact: "privacy.{cc.lower()}@norda.example"'], bcr=bcr)
             if bcr:
                 org.lines.append(f"  bcr_group: {_q(BCR_GROUP)}")
             if cc == "US":
@@ -158,7 +158,10 @@ class _Synth:
             self.sub_processors.append(len(self.orgs))
             self.orgs.append(org)
         for i in range(n_proc):
-            cc = PROCESSOR_SEED_COUNTRIES[i] if i < len(PROCESSOR_SEED_COUNTRIES) else _weighted(rng, PROCESSOR_COUNTRIES)
+            if i < len(PROCESSOR_SEED_COUNTRIES):
+                cc = PROCESSOR_SEED_COUNTRIES[i]
+            else:
+                cc = _weighted(rng, PROCESSOR_COUNTRIES)
             slug, name = self._brand(used, cc)
             org = Org(slug, name, cc, "processor", [f'  contact: "privacy@{slug}.example"',
                                                       f'  notes: {_q("provides " + rng.choice(SERVICES))}'])
@@ -859,7 +862,8 @@ class _Synth:
             if r < 0.5:
                 return [*head, "    mechanism: idta", *self._tia(fid, sensitive)], frequency
             if r < 0.9:
-                return [*head, "    mechanism: uk-addendum", self._scc(exporter, importer, fid), *self._tia(fid, sensitive)], frequency
+                return [*head, "    mechanism: uk-addendum", self._scc(exporter, importer, fid),
+                        *self._tia(fid, sensitive)], frequency
             return self._derogation(fid, head, frequency)
         adequate = dest in self.law.eu_adequate or (dest == "US" and imp.dpf)
         if adequate:
@@ -877,8 +881,8 @@ class _Synth:
             return [*head, "    mechanism: bcr", *self._tia(fid, sensitive)], frequency
         r = rng.random()
         if r < 0.84:
-            return [*head, "    mechanism: scc", self._scc(exporter, importer, fid), *self._tia(fid, sensitive)], \
-                frequency
+            return [*head, "    mechanism: scc", self._scc(exporter, importer, fid),
+                    *self._tia(fid, sensitive)], frequency
         if r < 0.94:
             return self._derogation(fid, head, frequency)
         mech = "ad-hoc-clauses" if r < 0.97 else "certification"
@@ -891,7 +895,8 @@ class _Synth:
             frequency = "occasional"
         else:
             self._fault("TRF-005", fid)
-        return [*head, f"    mechanism: {mech}", f"  notes: {_q('Art. 49(1) derogation; documented in the transfer register')}"], frequency
+        notes = _q("Art. 49(1) derogation; documented in the transfer register")
+        return [*head, f"    mechanism: {mech}", f"  notes: {notes}"], frequency
 
     # -- systems' security, waivers ---------------------------------------------------------------
 
@@ -965,7 +970,8 @@ class _Synth:
 
         orgs = []
         for o in self.orgs:
-            lines = [f"- id: {o.id}", f"  name: {_q(o.name)}", f"  country: {_cc(o.country)}", f"  relation: {o.relation}", *o.lines]
+            lines = [f"- id: {o.id}", f"  name: {_q(o.name)}", f"  country: {_cc(o.country)}",
+                     f"  relation: {o.relation}", *o.lines]
             if o.subprocessors:
                 lines.append("  subprocessors: " + _list([self.orgs[s].id for s in o.subprocessors]))
             if o.relation != "self":
@@ -982,7 +988,8 @@ class _Synth:
 
         els = []
         for e in self.elements:
-            lines = [f"- id: {e.id}", f"  name: {_q(e.name)}", f"  category: {_q(e.category) if ':' in e.category else e.category}",
+            category = _q(e.category) if ":" in e.category else e.category
+            lines = [f"- id: {e.id}", f"  name: {_q(e.name)}", f"  category: {category}",
                      "  subjects: " + _list([SUBJECTS[s][0] for s in e.subjects])]
             if e.identifier:
                 lines.append(f"  identifier: {e.identifier}")

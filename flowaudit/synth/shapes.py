@@ -153,7 +153,8 @@ def ring(out_dir: Path, flows: int) -> dict[str, int]:
         lines.append(f"- {{id: ring-{i:06d}, name: Ring {i}, operator: ring-org-{i:06d}, "
                      f"locations: [{countries[i % len(countries)]}]}}")
     lines += ["flows:",
-              "- {id: collect, from: customers-eea, to: crm, elements: [email, full-name], purposes: [customer-service]}",
+              ("- {id: collect, from: customers-eea, to: crm, elements: [email, full-name],"
+               " purposes: [customer-service]}"),
               # a processor returns results to the system they came from
               ("- {id: enrich, from: crm, to: enricher, elements: [email, full-name], purposes: [customer-service],"
                " transfer: {mechanism: scc, scc: {module: c2p, version: 2021, signed: 2024-01-15}}}"),
