@@ -117,7 +117,8 @@ def _audit_text(path: Path, as_of: dt.date, config: Config, selection: dict[str,
     from flowaudit.reports.machine import RENDERERS
     from flowaudit.reports.text import render_lines, render_text
 
-    result = run(path, as_of, config=config, parser=parser_choice(), cache=cache, **selection)
+    result = run(path, as_of, config=config, parser=parser_choice(), cache=cache,
+                 rules=selection["rules"], skip=selection["skip"], regimes=selection["regimes"])
     if width:
         text = render_text(result, label, color=True, width=width)
     elif fmt == "text":
