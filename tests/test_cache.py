@@ -299,3 +299,13 @@ def test_the_terminal_table_is_keyed_by_what_rich_reads(monkeypatch: pytest.Monk
     plain, wide = audit_cache.output_mode(100), audit_cache.output_mode(140)
     monkeypatch.setenv("NO_COLOR", "1")
     assert len({plain, wide, audit_cache.output_mode(100), audit_cache.output_mode(0)}) == 4
+
+
+def test_report_and_validate_read_the_same_inventory_from_the_cache(tmp_path: Path) -> None:
+    cold, warm = tmp_path / "cold", tmp_path / "warm"
+    assert run("report", str(EXAMPLE), "-o", str(cold), "--as-of", AS_OF_TEXT)[0] == 0
+    assert len(entries("parse")) > 1
+    assert run("report", str(EXAMPLE), "-o", str(warm), "--as-of", AS_OF_TEXT)[0] == 0
+    for name in ("findings.json", "report.html", "dataflow.svg"):
+        assert (cold / name).read_bytes() == (warm / name).read_bytes(), name
+    assert run("validate", str(EXAMPLE)) == run("validate", str(EXAMPLE), "--no-cache")
