@@ -10,13 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from flowaudit.audits import AuditResult
-from flowaudit.audits.findings import SEVERITIES
-from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from .machine import render_sarif, result_dict
-from .text import STYLE
+from .text import print_findings, summary_line, terminal
 
 
 def _header(label: str, traffic: dict[str, Any]) -> str:
@@ -32,33 +29,14 @@ def _header(label: str, traffic: dict[str, Any]) -> str:
 def render_observed_text(result: AuditResult, label: str, traffic: dict[str, Any], *, color: bool = False,
                          width: int = 140) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
-                      width=width, highlight=False, soft_wrap=False)
+    console = terminal(buffer, color, width)
     console.print(Text(_header(label, traffic), style="bold"))
     for conflict in traffic.get("endpoint_conflicts", []):
         console.print(Text(f"note: endpoint on several entries: {conflict}"))
     if not result.findings:
         console.print("No findings: the traffic matches the declared flows.")
-    for severity in SEVERITIES:
-        group = [f for f in result.findings if f.severity is severity]
-        if not group:
-            continue
-        table = Table(title=Text(f"{severity.value.upper()} ({len(group)})", style=STYLE[severity.value]),
-                      title_justify="left")
-        table.add_column("rule", no_wrap=True)
-        table.add_column("subject", overflow="fold", max_width=34)
-        table.add_column("finding", overflow="fold", ratio=1)
-        table.add_column("where", no_wrap=True)
-        for f in group:
-            message = Text(f.message)
-            if f.waived and f.waiver is not None:
-                message.append(f"  [waived until {f.waiver.expires}: {f.waiver.reason}]", style="dim")
-            where = f"{f.location[0]}:{f.location[1]}" if f.location else ""
-            table.add_row(f.rule, Text(f"{f.subject_kind} {f.subject_id}"), message, Text(where))
-        console.print(table)
-    summary = ", ".join(f"{n} {s}" for s, n in result.summary().items() if n)
-    console.print(Text(f"Summary: {summary or 'no findings'}"
-                       + (f" ({result.waived_count} waived)" if result.waived_count else "")))
+    print_findings(console, result, width)  # the audit's tables, so both read alike
+    console.print(Text(summary_line(result)))
     return buffer.getvalue()
 
 

@@ -30,7 +30,7 @@ def render_lines(result: AuditResult, inventory_label: str) -> str:
         elif f.waiver_expired is not None:
             line += f" [waiver expired {f.waiver_expired.expires}]"
         out.append(line)
-    out.append(_summary(result))
+    out.append(summary_line(result))
     out.extend(_unused(result))
     return "\n".join(out) + "\n"
 
@@ -39,7 +39,7 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _summary(result: AuditResult) -> str:
+def summary_line(result: AuditResult) -> str:
     summary = ", ".join(f"{n} {s}" for s, n in result.summary().items() if n)
     return f"Summary: {summary or 'no findings'}" + (f" ({result.waived_count} waived)" if result.waived_count else "")
 
@@ -52,14 +52,28 @@ def _unused(result: AuditResult) -> list[str]:
 def render_text(result: AuditResult, inventory_label: str, *, color: bool = False, width: int = 140) -> str:
     """The table for a terminal `width` columns wide (ids fold inside their column, never cut)."""
     buffer = io.StringIO()
-    console = Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
-                      width=width, highlight=False, soft_wrap=False)
+    console = terminal(buffer, color, width)
     inv = result.inventory
     console.print(Text(f"flowaudit audit of {inventory_label} as of {result.as_of}: "
                        f"{len(inv.flows)} flows, {len(inv.systems)} systems, {len(inv.elements)} elements, "
                        f"{sum(1 for _ in result.view.transfers())} restricted transfers", style="bold"))
     if not result.findings:
         console.print("No findings.")
+    print_findings(console, result, width)
+    console.print(Text(summary_line(result)))
+    for note in _unused(result):
+        console.print(Text(note))
+    return buffer.getvalue()
+
+
+def terminal(buffer: io.StringIO, color: bool, width: int) -> Console:
+    """A rich console that writes into `buffer`, `width` columns wide, coloured or plain."""
+    return Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
+                   width=width, highlight=False, soft_wrap=False)
+
+
+def print_findings(console: Console, result: AuditResult, width: int) -> None:
+    """One table per severity, most severe first."""
     for severity in SEVERITIES:
         group = [f for f in result.findings if f.severity is severity]
         if not group:
@@ -88,7 +102,3 @@ def render_text(result: AuditResult, inventory_label: str, *, color: bool = Fals
             else:
                 table.add_row(f.rule, Text(f"{f.subject_kind}\n{f.subject_id}"), message, Text(where))
         console.print(table)
-    console.print(Text(_summary(result)))
-    for note in _unused(result):
-        console.print(Text(note))
-    return buffer.getvalue()
