@@ -22,6 +22,7 @@ import datetime as dt
 import difflib
 import re
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -262,34 +263,29 @@ def is_none(value: Any) -> bool:
     return text(value).lower().rstrip(".") in _NONE
 
 
+def _by_point(t: str, point: str, letters: dict[str, str], words: Iterable[tuple[str, str]]) -> str | None:
+    """The value an article's lettered point names: by its citation ("6(1)(b)"), its own id, or a
+    word of the template's wording; None when none matches."""
+    m = re.search(point, t)
+    if m:
+        return letters[m.group(1)]
+    if t in letters.values():
+        return t
+    return next((value for word, value in words if word in t), None)
+
+
 def legal_basis(value: Any) -> str | None:
     t = text(value).lower()
     if is_none(t):
         return None
-    m = re.search(r"6\s*\(\s*1\s*\)\s*\(\s*([a-f])\s*\)", t)
-    if m:
-        return _BASIS_LETTER[m.group(1)]
-    if t in _BASIS_LETTER.values():
-        return t
-    for word, basis in _BASIS_WORDS:
-        if word in t:
-            return basis
-    return None
+    return _by_point(t, r"6\s*\(\s*1\s*\)\s*\(\s*([a-f])\s*\)", _BASIS_LETTER, _BASIS_WORDS)
 
 
 def special_condition(value: Any) -> str | None:
     t = text(value).lower()
     if is_none(t) or t.startswith("missing"):
         return None
-    m = re.search(r"9\s*\(\s*2\s*\)\s*\(\s*([a-j])\s*\)", t)
-    if m:
-        return _SPECIAL_LETTER[m.group(1)]
-    if t in _SPECIAL_LETTER.values():
-        return t
-    for word, cond in _SPECIAL_WORDS:
-        if word in t:
-            return cond
-    return None
+    return _by_point(t, r"9\s*\(\s*2\s*\)\s*\(\s*([a-j])\s*\)", _SPECIAL_LETTER, _SPECIAL_WORDS)
 
 
 def mechanisms(value: Any) -> list[str]:
