@@ -80,9 +80,9 @@ def _build(out: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def wheel(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel, built once per test run (the xdist workers of a run share it)."""
-    if worker_id == "master":
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: nothing to share
         return _build(tmp_path_factory.mktemp("wheel"))
     shared = tmp_path_factory.getbasetemp().parent  # this run's folder, above each worker's own
     with FileLock(str(shared / "wheel.lock")):
