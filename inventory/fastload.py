@@ -34,9 +34,20 @@ class Unsupported(Exception):
     """This document needs the full loader (which then accepts it or reports the problem)."""
 
 
-def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]) -> Callable[[str], Any]:
+class TooDeep(Exception):
+    """A collection nested deeper than the reader's limit; `mark` is where it opens."""
+
+    def __init__(self, mark: Any) -> None:
+        super().__init__("nested too deeply")
+        self.mark = mark
+
+
+def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_depth: int) -> Callable[[str], Any]:
     """`read(text)` building the document exactly as `loader` (a CSafeLoader subclass with the
-    inventory's resolvers and constructors) would, for a file without tags, anchors or aliases."""
+    inventory's resolvers and constructors) would, for a file without tags, anchors or aliases.
+    A collection nested more than `max_depth` levels deep raises `TooDeep` where it opens: the
+    check costs one comparison per collection, so no file needs a separate pass over its events
+    (the builder keeps its own stack, so depth never threatens the interpreter here)."""
     from yaml._yaml import CParser  # libyaml; the loader falls back to PyYAML's own without it
 
     table = loader.yaml_implicit_resolvers
@@ -83,6 +94,8 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]) -> Calla
                     if event.anchor is not None or event.tag is not None:
                         raise Unsupported
                     stack.append(items)
+                    if len(stack) > max_depth:
+                        raise TooDeep(event.start_mark)
                     items = []
                 elif kind is map_end:
                     pairs = items

@@ -21,7 +21,7 @@ import yaml
 
 from .cache import Cache
 from .errors import FlowauditError, InventoryError, Problem
-from .fastload import Unsupported, make_reader
+from .fastload import TooDeep, Unsupported, make_reader
 
 try:  # PyYAML built with libyaml
     _BaseLoader: Any = yaml.CSafeLoader
@@ -129,7 +129,6 @@ def _construct_float(loader: yaml.constructor.SafeConstructor, node: yaml.Scalar
 
 
 _Loader.add_constructor(_FLOAT, _construct_float)
-_read_fast = make_reader(_Loader)  # the same answers, built without SafeConstructor's overhead
 
 # The optional fast path (`pip install flowaudit[fast]`): ryaml (Rust, YAML 1.2) parses several
 # times faster than PyYAML's C loader, whose Python-side composition dominates loading. Files
@@ -173,6 +172,7 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 # recurses in C and crashes the interpreter near 20,000 levels, and ryaml refuses past ~128.
 MAX_DEPTH = 100
 _DEPTH_CHECK_ABOVE = 10_000
+_read_fast = make_reader(_Loader, MAX_DEPTH)  # the same answers, built without SafeConstructor's overhead
 _ID_LINE = re.compile(r"""(?:^|[{,\s-])id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*(?:[,}#]|$)""", re.MULTILINE)
 
 
@@ -415,12 +415,12 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
             # or reads what ryaml refused (an integer past 64 bits) as it reads it without ryaml
             pass
     try:
-        deep = _too_deep(text)
-        if deep is not None:
-            m = deep.start_mark
-            return None, [Problem(display, m.line + 1 if m else None, m.column + 1 if m else None, "",
-                                  f"nested more than {MAX_DEPTH} levels deep; an inventory needs six")]
+        # the full loader composes recursively: a file it reads is checked for depth first; the
+        # fast reader checks as it goes, without a second pass over the events
         if "&" in text or "*" in text:
+            deep = _too_deep(text)
+            if deep is not None:
+                return None, [_deep(display, deep.start_mark)]
             root = yaml.compose(text, Loader=_Loader)
             source._root = root
             if root is not None:
@@ -436,7 +436,12 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
         else:
             try:
                 document = _read_fast(text)
+            except TooDeep as exc:
+                return None, [_deep(display, exc.mark)]
             except Unsupported:  # a key given twice, an unhashable key: the full loader says where
+                deep = _too_deep(text)
+                if deep is not None:
+                    return None, [_deep(display, deep.start_mark)]
                 document = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
@@ -456,6 +461,11 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:  # an odd explicit tag
         return None, [Problem(display, None, None, "", f"malformed YAML: cannot construct a value ({exc})")]
     return _as_source(source, document)
+
+
+def _deep(display: str, mark: Any) -> Problem:
+    return Problem(display, mark.line + 1 if mark else None, mark.column + 1 if mark else None, "",
+                   f"nested more than {MAX_DEPTH} levels deep; an inventory needs six")
 
 
 def _as_source(source: SourceFile, document: Any) -> tuple[SourceFile | None, list[Problem]]:
