@@ -126,8 +126,16 @@ class Finding:
         return out
 
 
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready, deterministic: sets sorted, dates as ISO strings."""
+    kind = type(value)
+    if kind in _AS_IS:  # most values: no copy, no chain of isinstance checks
+        return value
+    if (kind is list or kind is tuple) and all(type(v) is str for v in value):
+        return list(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (set, frozenset)):

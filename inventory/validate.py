@@ -395,17 +395,18 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
         check(system.id, "operator", system.operator, None, ("organisation",))
         check_all(system.id, "elements", system.elements, ("element",))
     endpoint = ("subject", "system", "organisation")
-    kind_of = inv.kind_of
+    subjects, systems, organisations = inv.subjects, inv.systems, inv.organisations
     for flow in inv.flows.values():
-        # hot loop at 100,000 flows: only fall into `check` when something is wrong
-        if kind_of(flow.from_) not in endpoint:
-            check(flow.id, "from", flow.from_, None, endpoint)
-        if kind_of(flow.to) not in endpoint:
-            check(flow.id, "to", flow.to, None, endpoint)
-        elif flow.to == flow.from_:
+        # hot loop at 1,000,000 flows: dictionary lookups only; `check` only when something is wrong
+        source, target = flow.from_, flow.to
+        if source not in systems and source not in organisations and source not in subjects:
+            check(flow.id, "from", source, None, endpoint)
+        if target not in systems and target not in organisations and target not in subjects:
+            check(flow.id, "to", target, None, endpoint)
+        elif target == source:
             file, line, col = where(flow.id, "to")
             problems.append(Problem(file, line, col, "to", f"flow {flow.id!r}: goes from {flow.to!r} to itself"))
-        elif kind_of(flow.to) == "subject" and kind_of(flow.from_) == "subject":
+        elif target in subjects and source in subjects:
             file, line, col = where(flow.id, "to")
             problems.append(Problem(file, line, col, "to", f"flow {flow.id!r}: goes from one data subject "
                                     "category to another; a flow starts or ends at a system or organisation"))

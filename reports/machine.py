@@ -5,13 +5,13 @@ Each renderer is a function from the audit result to a string, looked up in `REN
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from flowaudit.audits import AuditResult, Severity
 from flowaudit.audits.catalogue import BY_ID
+from flowaudit.reports import jsontext
 from flowaudit.reports.meta import version
 
 TOOL = "flowaudit"
@@ -37,7 +37,7 @@ def result_dict(result: AuditResult, inventory_label: str) -> dict[str, Any]:
 
 
 def render_json(result: AuditResult, inventory_label: str) -> str:
-    return json.dumps(result_dict(result, inventory_label), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return jsontext.dumps(result_dict(result, inventory_label)) + "\n"
 
 
 _SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
@@ -89,7 +89,7 @@ def render_sarif(result: AuditResult, inventory_label: str) -> str:
             "properties": {"as_of": result.as_of.isoformat(), "inventory": inventory_label},
         }],
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    return jsontext.dumps(doc) + "\n"
 
 
 def render_junit(result: AuditResult, inventory_label: str) -> str:
