@@ -25,7 +25,7 @@ def test_same_bytes_as_the_standard_encoder(value: object) -> None:
 
 @pytest.mark.parametrize("value", [
     {}, [], "", {"a": []}, {"a": {}}, [[]], ["é", "\u2028", "\x00", '"\\'], {"k": ["x", 1]}, [math.inf, -math.inf],
-    {1: "a", 2.5: "b", True: "c", None: "d"}, {"subject": {"kind": "flow", "id": "f-1"}, "legal": ["GDPR Art. 44"]},
+    {2: "a", 2.5: "b", True: "c", None: "d"}, {"subject": {"kind": "flow", "id": "f-1"}, "legal": ["GDPR Art. 44"]},
 ])
 def test_edge_cases(value: object) -> None:
     assert jsontext.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False)
