@@ -121,6 +121,11 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_dept
                 elif kind is alias:
                     raise Unsupported
             return root
+        except yaml.MarkedYAMLError as exc:
+            # newer libyaml stops deep flow nesting itself, its scanner running ahead of the events
+            if "nesting depth" in str(exc) and exc.problem_mark is not None:
+                raise TooDeep(exc.problem_mark) from None
+            raise
         finally:
             parser.dispose()
 
