@@ -11,15 +11,25 @@ a key) is the standard encoder's, and tests/test_jsontext.py holds the two toget
 from __future__ import annotations
 
 from json.encoder import encode_basestring  # the C escaper (ensure_ascii=False), when built
+from collections.abc import Iterable
 from typing import Any
 
 _INDENT = "  "
 _CONSTANTS: dict[Any, str] = {True: "true", False: "false", None: "null"}
 
 
+class Stream:
+    """A list written item by item as `iterable` yields them, each item's text joined before the
+    next is made: a large list (the findings) never exists as dicts and small strings all at once."""
+
+    def __init__(self, iterable: Iterable[Any]) -> None:
+        self.iterable = iterable
+
+
 def dumps(value: Any) -> str:
     """`json.dumps(value, indent=2, ensure_ascii=False)` for dicts, lists, tuples, strings,
-    numbers, booleans and None (anything else raises TypeError, as there)."""
+    numbers, booleans and None (anything else raises TypeError, as there); a `Stream` is written
+    as the list of what it yields."""
     out: list[str] = []
     _write(value, out, "\n")
     return "".join(out)
@@ -64,6 +74,9 @@ def _scalar(value: Any) -> str | None:
 
 def _write(value: Any, out: list[str], newline: str) -> None:
     """Append `value`'s text; `newline` is a line break and the current indentation."""
+    if isinstance(value, Stream):
+        _write_stream(value, out, newline)
+        return
     text = _scalar(value)
     if text is not None:
         out.append(text)
@@ -95,3 +108,14 @@ def _write(value: Any, out: list[str], newline: str) -> None:
         separator = "," + inner
     out.append(newline + "]")
 
+
+
+def _write_stream(stream: Stream, out: list[str], newline: str) -> None:
+    inner = newline + _INDENT
+    separator = "[" + inner
+    for item in stream.iterable:
+        pieces = [separator]
+        _write(item, pieces, inner)
+        out.append("".join(pieces))
+        separator = "," + inner
+    out.append("[]" if separator.startswith("[") else newline + "]")

@@ -37,3 +37,10 @@ def test_nan_and_unknown_types() -> None:
         jsontext.dumps({"a": {1, 2}})
     with pytest.raises(TypeError):
         jsontext.dumps({(1, 2): "tuple key"})
+
+
+@pytest.mark.parametrize("items", [[], [{"a": 1}], [{"a": [1, "x"]}, "s", [], {}]])
+def test_a_stream_is_written_as_its_list(items: list[object]) -> None:
+    value = {"before": 1, "findings": jsontext.Stream(iter(items)), "after": []}
+    assert jsontext.dumps(value) == json.dumps({"before": 1, "findings": items, "after": []}, indent=2,
+                                               ensure_ascii=False)
