@@ -20,7 +20,7 @@ from flowaudit.observe import observe
 def _require_spark() -> None:
     missing = []
     try:
-        import pyspark  # noqa: F401
+        import pyspark  # noqa: F401 - imported only to learn whether it is installed
     except ImportError:
         missing.append("pyspark (pip install 'flowaudit[spark]')")
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
