@@ -22,7 +22,7 @@ import datetime as dt
 import difflib
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -297,46 +297,40 @@ def items(value: Any) -> list[str]:
     return [p.strip() for p in re.split(r"[;\n]|,(?![^()]*\))", text(value)) if p.strip() and not is_none(p)]
 
 
-def recipients(value: Any) -> list[tuple[str | None, str, str | None]]:
-    """'processor: Acme (US), Beta (DE); third-party: Gamma' -> (relation, name, country) items."""
-    found = []
+def _labelled(value: Any, label: str, labels: Container[str]) -> Iterator[tuple[str | None, str]]:
+    """'a: X, Y (Z); b: W' -> (a, X), (a, Y (Z)), (b, W): groups split on ';' or lines, each with
+    an optional label among `labels` (matched by the pattern `label`), items split on commas
+    outside parentheses; an unlabelled group gives (None, item)."""
     for group in re.split(r"[;\n]", text(value)):
         group = group.strip()
         if not group or is_none(group):
             continue
-        relation = None
-        m = re.match(r"^([a-z-]+)\s*:\s*(.*)$", group)
-        if m and m.group(1) in _RELATIONS:
-            relation, group = m.group(1), m.group(2)
+        name = None
+        m = re.match(rf"^({label})\s*:\s*(.*)$", group)
+        if m and m.group(1) in labels:
+            name, group = m.group(1), m.group(2)
         for part in re.split(r",(?![^()]*\))", group):
-            part = part.strip()
-            if not part:
-                continue
-            country = None
-            cm = re.match(r"^(.*?)\s*\(([^()]*)\)\s*$", part)
-            if cm:
-                code = country_code(cm.group(2))
-                if code and len(code) == 2:
-                    part, country = cm.group(1).strip(), code
-            found.append((relation, part, country))
+            if part.strip():
+                yield name, part.strip()
+
+
+def recipients(value: Any) -> list[tuple[str | None, str, str | None]]:
+    """'processor: Acme (US), Beta (DE); third-party: Gamma' -> (relation, name, country) items."""
+    found = []
+    for relation, part in _labelled(value, r"[a-z-]+", _RELATIONS):
+        name, country = part, None
+        cm = re.match(r"^(.*?)\s*\(([^()]*)\)\s*$", part)
+        if cm:
+            code = country_code(cm.group(2))
+            if code and len(code) == 2:
+                name, country = cm.group(1).strip(), code
+        found.append((relation, name, country))
     return found
 
 
 def data_items(value: Any) -> list[tuple[str | None, str]]:
     """'contact: Email, Phone; identity: Name' -> (category, name); free text -> (None, item)."""
-    found = []
-    for group in re.split(r"[;\n]", text(value)):
-        group = group.strip()
-        if not group or is_none(group):
-            continue
-        category = None
-        m = re.match(r"^(special:[a-z-]+|[a-z-]+)\s*:\s*(.*)$", group)
-        if m and m.group(1) in _CATEGORIES:
-            category, group = m.group(1), m.group(2)
-        for part in re.split(r",(?![^()]*\))", group):
-            if part.strip():
-                found.append((category, part.strip()))
-    return found
+    return list(_labelled(value, r"special:[a-z-]+|[a-z-]+", _CATEGORIES))
 
 
 def guess_category(name: str) -> str | None:
