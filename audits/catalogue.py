@@ -13,7 +13,8 @@ import importlib
 from collections.abc import Iterable
 from types import ModuleType
 
-from flowaudit.inventory.errors import FlowauditError
+from flowaudit.inventory.errors import FlowauditError, InventoryError, Problem
+from flowaudit.inventory.validate import Inventory
 
 from .rule import Rule
 from .rulebook import Rulebook, default_rulebook
@@ -87,7 +88,7 @@ BY_ID = {r.id: r for r in (*CATALOGUE, *OBSERVED)}
 
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """' (did you mean 'TRF-001'?)' for the closest known id, or ''."""
-    close = difflib.get_close_matches(name, sorted(known), n=1)
+    close = difflib.get_close_matches(name.upper(), sorted(known), n=1)  # rule ids are upper case: min-001
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -103,15 +104,37 @@ def unknown_rule(pattern: str, rules: tuple[Rule, ...] = CATALOGUE, families: It
     return f"unknown rule {pattern!r}{did_you_mean(pattern, known)}"
 
 
+def waiver_problems(inventory: Inventory, rules: tuple[Rule, ...] = CATALOGUE) -> list[Problem]:
+    """A waiver names one rule (SPEC §7): an unknown id is a problem at the waiver's `rule:` line,
+    with the closest id. `rules`: every rule of the rulebook, also those of regimes left out."""
+    problems = []
+    for index, waiver in enumerate(inventory.waivers):
+        problem = unknown_rule(waiver.rule, rules, ids_only=True)
+        if problem is not None:
+            origin = inventory.waiver_origins[index]
+            line, col = origin.source.locate((origin.section, origin.index, "rule"))
+            problems.append(Problem(origin.source.display, line, col, "rule",
+                                    f"waiver of {waiver.subject!r}: {problem}"))
+    return problems
+
+
+def check_waivers(inventory: Inventory, rules: tuple[Rule, ...] = CATALOGUE) -> None:
+    """Raise `InventoryError` when a waiver names no rule."""
+    problems = waiver_problems(inventory, rules)
+    if problems:
+        raise InventoryError(problems)
+
+
 def select(rules: tuple[Rule, ...], only: tuple[str, ...] = (), skip: tuple[str, ...] = (),
-           families: dict[str, str] | None = None) -> tuple[Rule, ...]:
-    """Rules by id or family prefix (`TRF`, `TRF-001`); unknown ids are an error."""
+           families: dict[str, str] | None = None, known: tuple[Rule, ...] | None = None) -> tuple[Rule, ...]:
+    """Rules by id or family prefix (`TRF`, `TRF-001`); unknown ids are an error. `known`: every rule
+    that may be named (default `rules`): a rule of a regime left out by `--regime` is not unknown."""
 
     def matches(r: Rule, pattern: str) -> bool:
         return r.id == pattern or r.family == pattern
 
     for pattern in (*only, *skip):
-        problem = unknown_rule(pattern, rules, families)
+        problem = unknown_rule(pattern, rules if known is None else known, families)
         if problem is not None:
             raise FlowauditError(problem)
     chosen = [r for r in rules if not only or any(matches(r, p) for p in only)]

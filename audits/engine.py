@@ -58,6 +58,12 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
     as_of = as_of or dt.date.today()
     config = config or Config()
     regimes = tuple(regimes)
+    # every rule a waiver or an option may name: the whole rulebook's, also of regimes left out
+    if rulebook is None or rulebook is default_rulebook():
+        known, all_families = catalogue.CATALOGUE, catalogue.FAMILIES
+    else:
+        known, all_families = catalogue.build_catalogue(rulebook)
+    catalogue.check_waivers(inventory, known)
     if regimes:  # audit only these regimes' data: their transfers and their own rules
         rulebook = (rulebook or default_rulebook()).restricted(regimes)
     if rulebook is None or rulebook is default_rulebook():
@@ -65,7 +71,7 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
     else:  # another rulebook (another set of regime folders) brings its own regimes' rules
         available, families = catalogue.build_catalogue(rulebook)
     chosen = catalogue.select(rules or available, only=tuple(only), skip=tuple(skip) + tuple(config.skip),
-                    families=families)
+                              families={**all_families, **(families or {})}, known=known)
     view = InventoryView(inventory, rulebook, as_of)
     context = Context(view, rulebook, config)
     found: dict[tuple[str, str], Finding] = {}

@@ -41,8 +41,10 @@ def main() -> None:
 def validate(path: Path, no_cache: bool) -> None:
     """Check the inventory at PATH: shapes, references, unique ids. Exit 0 valid, 2 invalid."""
     from flowaudit.api import load
+    from flowaudit.audits.catalogue import check_waivers
 
     inv = load(path, parser=parser_choice(), cache=cache_choice(no_cache))
+    check_waivers(inv)  # a waiver names a rule of the catalogue
     click.echo(f"{path}: valid ({len(inv.organisations)} organisations, {len(inv.subjects)} subjects, "
                f"{len(inv.elements)} elements, {len(inv.purposes)} purposes, {len(inv.systems)} systems, "
                f"{len(inv.flows)} flows, {len(inv.waivers)} waivers)")
@@ -85,9 +87,16 @@ def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail
     """Run the rules on the inventory at PATH. Exit 0 clean, 1 findings at or above --fail-on, 2 invalid."""
     from flowaudit import audit_cache
 
+    from flowaudit.audits.catalogue import unknown_rule
+
+    for option, names in (("--rule", rules), ("--skip", skips)):
+        for name in split_ids(names):
+            if (problem := unknown_rule(name)) is not None:
+                raise FlowauditError(f"{option}: {problem}")
     config = load_config(path)
     threshold = Severity(fail_on) if fail_on else config.fail_on
-    label, as_of, cache = str(path), as_of or dt.date.today(), cache_choice(no_cache)
+    # the inventory by its root's name, not the path as typed: the same bytes from any folder (SPEC §5)
+    label, as_of, cache = Path(path).resolve().name, as_of or dt.date.today(), cache_choice(no_cache)
     # a terminal: the table, as wide as the terminal; piped or to a file: one finding a line
     tty = fmt == "text" and output is None and sys.stdout.isatty()
     width = shutil.get_terminal_size((120, 40)).columns if tty else 0

@@ -204,7 +204,7 @@ def audit_side(side: Side, as_of: dt.date | None) -> AuditResult:
         sources = read_files(side.path)
         if side.export_root is not None:
             for source in sources:
-                source.display = _tree_path(side, str(source.path))
+                source.display = source.relpath = _tree_path(side, str(source.path))  # its path in the tree
         inventory = build_inventory(sources)
         config = load_config(side.path)
     except InventoryError as exc:

@@ -68,8 +68,9 @@ from flowaudit.cliutil import split_ids as _split
 from flowaudit.inventory import FlowauditError, Inventory, InventoryError
 from flowaudit.inventory.edit import append_entry, merged, update_entry
 from flowaudit.inventory.errors import Problem
-from flowaudit.inventory.loader import SourceFile, discover, read_file, read_files
+from flowaudit.inventory.loader import SourceFile, discover, place_in_inventory, read_file, read_files
 from flowaudit.inventory.models import ID_PATTERN, Relation, SccModule, TiaOutcome
+from flowaudit.audits.catalogue import check_waivers
 from flowaudit.inventory.validate import build_inventory
 from flowaudit.inventory_write import (
     ChangedMeanwhile,
@@ -380,7 +381,13 @@ def _validated(root: Path, sources: list[SourceFile], existing: SourceFile | Non
         raise InventoryError(problems)
     others = [s for s in sources if s is not existing]
     candidates = sorted([*others, candidate], key=lambda s: s.path) if root.is_dir() else [candidate]
-    return build_inventory(candidates), candidate
+    if existing is not None:
+        candidate.relpath, candidate.root = existing.relpath, existing.root
+    else:
+        place_in_inventory(candidate, target, root)
+    inventory = build_inventory(candidates)
+    check_waivers(inventory)  # the audit that follows would refuse it after writing
+    return inventory, candidate
 
 
 def parse_text(text: str, path: Path, display: str) -> tuple[SourceFile | None, list[Problem]]:

@@ -178,18 +178,30 @@ _ID_LINE = re.compile(r"""(?:^|[{,\s-])id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*
 
 @dataclass
 class SourceFile:
-    """One inventory file, its parsed document and what is needed to locate things in it."""
+    """One inventory file, its parsed document and what is needed to locate things in it.
+
+    `display` names it in error messages, as the user can open it (relative to the working folder
+    where possible); `relpath` names it in outputs, relative to the inventory's root, and `root` is
+    the root's own name (SPEC §5): the same bytes from any working folder, whether the inventory was
+    named by a relative or an absolute path or through a symbolic link."""
 
     path: Path
     display: str
     text: str
     document: dict[str, Any] = field(default_factory=dict)
+    relpath: str = ""
+    root: str = ""
     _root: yaml.Node | None = None
     _id_lines: dict[str, int] | None = None
     cache_key: str | None = None  # the parse cache's key for this file's bytes
     cached: bool = False  # the document came from the parse cache
 
-    def root(self) -> yaml.Node | None:
+    def __post_init__(self) -> None:
+        if not self.relpath:
+            self.relpath = self.path.name
+
+    def node(self) -> yaml.Node | None:
+        """The composed node tree (with marks), built on first use."""
         if self._root is None:
             try:
                 self._root = yaml.compose(self.text, Loader=_Loader)
@@ -203,7 +215,7 @@ class SourceFile:
         Falls back to the closest enclosing node that exists (a missing field points at
         its entry). For the last key of the path, the key itself is pointed at.
         """
-        node = self.root()
+        node = self.node()
         if node is None:
             return None, None
         mark = node.start_mark
@@ -304,6 +316,22 @@ def discover(path: Path) -> list[Path]:
     if not files:
         raise InventoryError([Problem(str(path), None, None, "", "no *.yaml or *.yml files in this directory")])
     return sorted(files, key=lambda p: p.relative_to(path).as_posix())
+
+
+def place_in_inventory(source: SourceFile, file: Path, root: Path) -> None:
+    """Name `source` (read from `file`) relative to the inventory at `root`: a folder, or one file."""
+    top = Path(os.path.realpath(root))
+    source.root = top.name
+    if root == file or not top.is_dir():
+        source.relpath = top.name if root == file else file.name
+        return
+    try:
+        source.relpath = file.relative_to(root).as_posix()  # as discovered: symlinked folders by their link
+    except ValueError:
+        try:
+            source.relpath = Path(os.path.realpath(file)).relative_to(top).as_posix()
+        except ValueError:  # a file outside the root (named on its own): its name
+            source.relpath = file.name
 
 
 def _display(path: Path) -> str:
@@ -497,6 +525,7 @@ def read_files(path: Path, files: list[Path] | None = None, *, parser: Parser = 
         source, found = read_file(file, parser=parser, cache=cache)
         problems.extend(found)
         if source is not None:
+            place_in_inventory(source, file, path)
             sources.append(source)
     if problems:
         raise InventoryError(problems)

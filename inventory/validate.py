@@ -79,19 +79,20 @@ class Inventory:
         return None
 
     def location(self, entry_id: str) -> tuple[str, int | None] | None:
-        """(file, line) of an entry, looked up lazily for the entries something reports."""
+        """(file, line) of an entry, looked up lazily for the entries something reports; the file
+        relative to the inventory's root, as every output names it (SPEC §5)."""
         origin = self.origins.get(entry_id)
         if origin is None:
             return None
         line = origin.source.id_line(entry_id)
         if line is None:
             line, _ = origin.source.locate((origin.section, origin.index))
-        return origin.source.display, line
+        return origin.source.relpath, line
 
     def waiver_location(self, index: int) -> tuple[str, int | None]:
         origin = self.waiver_origins[index]
         line, _ = origin.source.locate((origin.section, origin.index))
-        return origin.source.display, line
+        return origin.source.relpath, line
 
 
 def suggest(value: str, candidates: Iterable[str]) -> str:
@@ -182,8 +183,6 @@ def _pydantic_problem(source: SourceFile, section: str, err: ErrorDetails, raw: 
         options = [o.strip().strip("'") for o in expected.replace(" or ", ", ").split(",") if o.strip()]
         hint = suggest(str(given), options) if isinstance(given, (str, int, float)) else ""
         message = f"{_found(given)} is not allowed{hint}; expected {expected}"
-    elif kind == "string_pattern_mismatch" and section == "waivers" and rest == ("rule",):
-        message = f"{_found(given)} is not a rule id such as TRF-001"
     elif kind == "string_pattern_mismatch":
         message = (f"{_found(given)} is not a valid id (lower-case letters, digits, '.', '_', '-', "
                    "starting with a letter or digit)")

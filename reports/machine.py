@@ -5,7 +5,9 @@ Each renderer is a function from the audit result to a string, looked up in `REN
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -46,8 +48,28 @@ _SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MED
                 Severity.LOW: "note", Severity.INFO: "note"}
 
 
+def _repository_prefix(result: AuditResult) -> str | None:
+    """The inventory root's path inside its git repository ('' at the top), None outside one.
+
+    Code review (GitHub code scanning) resolves a SARIF uri against the repository's root, so SARIF
+    names files from there: found from the inventory's real location, it is the same from any
+    working folder and however the inventory was named (SPEC §5)."""
+    source = next(iter(result.inventory.sources), None)
+    if source is None:
+        return None
+    root = Path(source.path)
+    for _ in Path(source.relpath).parts:
+        root = root.parent
+    real = Path(os.path.realpath(root))
+    for folder in (real, *real.parents):
+        if (folder / ".git").exists():
+            return real.relative_to(folder).as_posix().removeprefix(".")
+    return None
+
+
 def render_sarif(result: AuditResult, inventory_label: str) -> str:
-    """SARIF 2.1.0; each result located at the YAML line of its subject's entry."""
+    """SARIF 2.1.0; each result located at the YAML line of its subject's entry: relative to the
+    repository's root (`%SRCROOT%`) inside a git repository, else to the inventory's root."""
     rules = [{
         "id": r.id,
         "name": r.check.__name__,
@@ -58,6 +80,8 @@ def render_sarif(result: AuditResult, inventory_label: str) -> str:
         "properties": {"legal": list(r.legal), "severity": r.severity.value, "tags": [r.family]},
     } for r in result.rules]
     index = {r.id: i for i, r in enumerate(result.rules)}
+    prefix = _repository_prefix(result)
+    base = "INVENTORYROOT" if prefix is None else "%SRCROOT%"
     results = []
     for f in result.findings:
         item: dict[str, Any] = {
@@ -71,7 +95,9 @@ def render_sarif(result: AuditResult, inventory_label: str) -> str:
             item["ruleIndex"] = index[f.rule]
         if f.location is not None:
             file, line = f.location
-            physical: dict[str, Any] = {"artifactLocation": {"uri": file.replace("\\", "/")}}
+            uri = file.replace("\\", "/")
+            uri = f"{prefix}/{uri}" if prefix else uri
+            physical: dict[str, Any] = {"artifactLocation": {"uri": uri, "uriBaseId": base}}
             if line:
                 physical["region"] = {"startLine": line}
             item["locations"] = [{"physicalLocation": physical,

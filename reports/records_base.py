@@ -110,9 +110,12 @@ def join(items: Iterable[Any], sep: str = "; ") -> str:
 
 
 def inventory_label(inventory: Inventory) -> str:
-    """The inventory as the user named it, relative to the working folder where possible:
-    one file's path, or the folder that holds all the files."""
-    displays = [s.display for s in inventory.sources]
+    """The inventory by the name of its root folder (or its one file), as every output names it:
+    the same from any working folder and however the path was written (SPEC §5)."""
+    roots = {s.root for s in inventory.sources}
+    if len(roots) == 1 and "" not in roots:
+        return roots.pop()
+    displays = [s.relpath for s in inventory.sources]
     if not displays:
         return ""
     if len(displays) == 1:

@@ -423,7 +423,7 @@ CASES: dict[str, Case] = {
                    ("id:", "'Bad_ID' is not a valid id", "lower-case")),
     "bad-waiver-rule": Case("flows.yaml", "flows:\n", "waivers:\n  - rule: TRF-01\n    subject: crm\n    reason: r\n"
                             "    approved_by: dpo\n    expires: 2030-01-01\nflows:\n", "rule: TRF-01",
-                            ("rule:", "'TRF-01' is not a rule id such as TRF-001")),
+                            ("rule:", "unknown rule 'TRF-01'", "did you mean")),
     "unknown-waiver-subject": Case("flows.yaml", "flows:\n", "waivers:\n  - rule: TRF-001\n    subject: shop-to-cmr\n"
                                    "    reason: r\n    approved_by: dpo\n    expires: 2030-01-01\nflows:\n",
                                    "subject: shop-to-cmr", ("subject:", "unknown subject 'shop-to-cmr'",

@@ -270,6 +270,7 @@ def _validated(root: Path, sources: list[Any], new_texts: dict[Path, str], confi
                 if candidate is None:
                     raise InventoryError(problems)
                 candidate.path, candidate.display = s.path, s.display
+                candidate.relpath, candidate.root = s.relpath, s.root
                 copies.append(candidate)
             else:
                 copies.append(s)
