@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import re
 from collections.abc import Iterable
+from pathlib import Path
 from types import ModuleType
 
 from flowaudit.inventory.errors import FlowauditError, InventoryError, Problem
 from flowaudit.inventory.validate import Inventory
 
+from .config import Config
 from .rule import Rule
 from .rulebook import Rulebook, default_rulebook
 from .rules import governance, minimisation, observed, purposes, third_parties, transfers
@@ -116,6 +119,35 @@ def waiver_problems(inventory: Inventory, rules: tuple[Rule, ...] = CATALOGUE) -
             problems.append(Problem(origin.source.display, line, col, "rule",
                                     f"waiver of {waiver.subject!r}: {problem}"))
     return problems
+
+
+def check_config(config: Config, rules: tuple[Rule, ...] = CATALOGUE, families: Iterable[str] | None = None) -> None:
+    """[severity] names one rule each; `skip` names rules or families (`TPX`). A name the catalogue
+    does not know (a typo would silently change nothing) is a `FlowauditError` naming the
+    configuration file and line, with the closest id."""
+    if not config.severity and not config.skip:
+        return
+    family_names = set(FAMILIES if families is None else families) | {r.family for r in rules}
+    path = Path(config.source) if config.source else None
+    text = path.read_text(encoding="utf-8", errors="replace") if path is not None and path.is_file() else ""
+    start = max(text.find("tool.flowaudit"), 0) if path is not None and path.name == "pyproject.toml" else 0
+
+    def fail(field: str, name: str, problem: str) -> None:
+        found = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])").search(text, start)
+        line = f":{text.count(chr(10), 0, found.start()) + 1}" if found else ""
+        raise FlowauditError(f"{path or 'configuration'}{line}: {field}: {problem}")
+
+    for name in config.severity:
+        if name in family_names:
+            example = next((r.id for r in rules if r.family == name), f"{name}-001")
+            fail("severity", name, f"{name!r} is a family; [severity] names one rule, such as {example!r}")
+        problem = unknown_rule(name, rules, families, ids_only=True)
+        if problem is not None:
+            fail("severity", name, problem)
+    for name in config.skip:
+        problem = unknown_rule(name, rules, families)
+        if problem is not None:
+            fail("skip", name, problem)
 
 
 def check_waivers(inventory: Inventory, rules: tuple[Rule, ...] = CATALOGUE) -> None:

@@ -18,7 +18,6 @@ A flowaudit.toml holds the same keys at its top level.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,31 +116,5 @@ def _parse(table: dict[str, Any], path: Path) -> Config:
     if not isinstance(skip, list) or not all(isinstance(s, str) for s in skip):
         raise FlowauditError(f"{path}: skip must be a list of rule ids")
     config.skip = tuple(skip)
-    _check_rule_names(config, path)
     return config
 
-
-def _check_rule_names(config: Config, path: Path) -> None:
-    """[severity] names one rule each; `skip` names rules or families (`TPX`). A name the catalogue
-    does not know (a typo would silently change nothing) is an error at its line, with the closest id."""
-    from .catalogue import CATALOGUE, FAMILIES, unknown_rule  # at call time: the rules import this module
-
-    text = path.read_text(encoding="utf-8", errors="replace")
-    start = text.find("tool.flowaudit") if path.name == "pyproject.toml" else 0
-
-    def fail(field: str, name: str, problem: str) -> None:
-        found = re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])").search(text, max(start, 0))
-        line = f":{text.count(chr(10), 0, found.start()) + 1}" if found else ""
-        raise FlowauditError(f"{path}{line}: {field}: {problem}")
-
-    for name in config.severity:
-        if name in FAMILIES:
-            example = next((r.id for r in CATALOGUE if r.family == name), f"{name}-001")
-            fail("severity", name, f"{name!r} is a family; [severity] names one rule, such as {example!r}")
-        problem = unknown_rule(name, ids_only=True)
-        if problem is not None:
-            fail("severity", name, problem)
-    for name in config.skip:
-        problem = unknown_rule(name)
-        if problem is not None:
-            fail("skip", name, problem)

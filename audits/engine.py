@@ -64,6 +64,7 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
     else:
         known, all_families = catalogue.build_catalogue(rulebook)
     catalogue.check_waivers(inventory, known)
+    catalogue.check_config(config, known, all_families)
     if regimes:  # audit only these regimes' data: their transfers and their own rules
         rulebook = (rulebook or default_rulebook()).restricted(regimes)
     if rulebook is None or rulebook is default_rulebook():

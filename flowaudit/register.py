@@ -70,7 +70,7 @@ from flowaudit.inventory.edit import append_entry, merged, update_entry
 from flowaudit.inventory.errors import Problem
 from flowaudit.inventory.loader import SourceFile, discover, place_in_inventory, read_file, read_files
 from flowaudit.inventory.models import ID_PATTERN, Relation, SccModule, TiaOutcome
-from flowaudit.audits.catalogue import check_waivers
+from flowaudit.audits.catalogue import check_config, check_waivers
 from flowaudit.inventory.validate import build_inventory
 from flowaudit.inventory_write import (
     ChangedMeanwhile,
@@ -684,6 +684,7 @@ def _run(path: Path, kind: str, entry: dict[str, Any], target: str | None, sourc
     if entry.get("id") is None:
         entry.pop("id", None)
     config = load_config(path)  # before writing: a broken config refuses the registration
+    check_config(config)
     try:
         registration = register_entry(path, kind, entry, file=target, update=update)
     except InventoryError as exc:

@@ -88,7 +88,7 @@ def test_rule_fixture(rule: Rule, folder: Path) -> None:
         assert f.remediation.strip() and f.message.strip()
         assert f.location is not None, f"{f.subject_id}: no location"
         file, line = f.location
-        assert Path(file).resolve() == (folder / "inventory.yaml").resolve()
+        assert (folder / file).resolve() == (folder / "inventory.yaml").resolve()  # relative to the root
         assert line is not None and 1 <= line <= len(text)
         assert re.search(rf"\bid:\s*[\"']?{re.escape(f.subject_id)}[\"']?\s*[,}}#]?", text[line - 1]), \
             f"{f.subject_id}: line {line} is not its `id:` line: {text[line - 1]!r}"
