@@ -86,7 +86,6 @@ def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail
           rules: tuple[str, ...], skips: tuple[str, ...], regimes: tuple[str, ...], no_cache: bool) -> None:
     """Run the rules on the inventory at PATH. Exit 0 clean, 1 findings at or above --fail-on, 2 invalid."""
     from flowaudit import audit_cache
-
     from flowaudit.audits.catalogue import unknown_rule
 
     for option, names in (("--rule", rules), ("--skip", skips)):
