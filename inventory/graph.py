@@ -517,20 +517,19 @@ class InventoryView:
         regime's area: a collection flow from subjects located in the area ends at the node the
         transfer leaves from, or that node (a system) stores an element such a collection flow
         brought into a node of the same exporter. (How the inventory shows SCC Module Four's
-        "combines with personal data collected by the processor in the EU", Clause 14.)"""
-        regime, source = transfer.regime, transfer.flow.from_
-        inv = self.inventory
-        collected: set[str] = set()
-        for flow in self.collection_flows():
-            if not self.carried(flow, regime):
-                continue
-            if flow.to == source:
-                return True
-            operator = self.operator(flow.to)
-            if operator is not None and operator.id == transfer.exporter.id:
-                collected.update(flow.elements)
-        system = inv.systems.get(source)
-        return system is not None and any(e in collected for e in system.elements)
+        "combines with personal data collected by the processor in the EU", Clause 14.)
+        Answered from `_area_collection`, built in one pass over the collection flows: a
+        question costs the size of the source system's element list, not the flow count."""
+        index = self._area_collection.get(transfer.regime)
+        if index is None:
+            return False
+        reached, collected_by = index
+        source = transfer.flow.from_
+        if source in reached:
+            return True
+        system = self.inventory.systems.get(source)
+        collected = collected_by.get(transfer.exporter.id)
+        return system is not None and collected is not None and not collected.isdisjoint(system.elements)
 
     # --- collection, purposes, reach -------------------------------------------------------
 
@@ -547,6 +546,25 @@ class InventoryView:
                     for regime, ids in self._regime_elements(flow).items():
                         masks[regime][collector.id].update(ids)
         return {regime: dict(found) for regime, found in masks.items()}
+
+    @cached_property
+    def _area_collection(self) -> dict[str, tuple[frozenset[str], dict[str, frozenset[str]]]]:
+        """Per regime, from the collection flows carrying data under it: the nodes they end at,
+        and per organisation operating such a node every element they brought there (the whole
+        flow's list). `combines_area_data` asks it; linear in flows (SPEC §7)."""
+        reached: dict[str, set[str]] = defaultdict(set)
+        collected: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for flow in self.collection_flows():
+            carried = self._regime_elements(flow)
+            if not carried:
+                continue
+            operator = self.operator(flow.to)
+            for regime in carried:
+                reached[regime].add(flow.to)
+                if operator is not None:
+                    collected[regime][operator.id].update(flow.elements)
+        return {regime: (frozenset(nodes), {org: frozenset(e) for org, e in collected[regime].items()})
+                for regime, nodes in reached.items()}
 
     def collection_flows(self) -> Iterator[Flow]:
         subjects = self.inventory.subjects
