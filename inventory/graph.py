@@ -566,6 +566,23 @@ class InventoryView:
         return {regime: (frozenset(nodes), {org: frozenset(e) for org, e in collected[regime].items()})
                 for regime, nodes in reached.items()}
 
+    def regimes_of_purpose(self, purpose: str) -> frozenset[str]:
+        """The regimes whose data some flow for the purpose carries."""
+        return self._purpose_regimes.get(purpose, _NONE)
+
+    @cached_property
+    def _purpose_regimes(self) -> dict[str, frozenset[str]]:
+        """Per purpose, `regimes_of_purpose`: one pass over the flows on first use, so asking
+        it for every purpose stays linear in flows (SPEC §7)."""
+        found: dict[str, set[str]] = defaultdict(set)
+        for flow in self.inventory.flows.values():
+            if flow.purposes:
+                regimes = self._regime_elements(flow)
+                if regimes:
+                    for p in flow.purposes:
+                        found[p].update(regimes)
+        return {p: frozenset(r) for p, r in found.items()}
+
     def collection_flows(self) -> Iterator[Flow]:
         subjects = self.inventory.subjects
         return (f for f in self.inventory.flows.values() if f.from_ in subjects)

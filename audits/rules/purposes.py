@@ -122,7 +122,7 @@ def _regimes_of_purpose(ctx: Context, purpose: Purpose) -> list[str]:
                for s in subjects for loc in inv.subjects[s].locations):
             found.append(regime)
             continue
-        if any(purpose.id in f.purposes and view.carried(f, regime) for f in inv.flows.values()):
+        if regime in view.regimes_of_purpose(purpose.id):
             found.append(regime)
     return found
 
