@@ -160,8 +160,12 @@ def register_entry(path: str | Path, kind: str, entry: dict[str, Any], *, file: 
 
 def _register_once(root: Path, kind: str, entry: dict[str, Any], file: str | Path | None, update: bool,
                    lock_timeout: float) -> Registration:
-    sources = _read_sources(root)
-    stamps = {s.path: stamp(s.path) for s in sources}
+    files = [root] if root.is_file() else _discover_or_empty(root)
+    # Stamped before they are read: a replace that lands in between shows as a change below
+    # (and the registration starts again), never as a stale id that the fresh file then refuses.
+    before = {file: stamp(file) for file in files}
+    sources = read_files(root, files)
+    stamps = {s.path: before[s.path] for s in sources}
     section = SECTION_OF_KIND[kind]
     if update:
         holder, old_entry = _entry_to_update(sources, kind, entry, file)
@@ -217,11 +221,6 @@ def _decode(raw: bytes, display: str) -> str:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FlowauditError(f"{display}: cannot edit: not valid UTF-8 (byte {exc.start})") from None
-
-
-def _read_sources(root: Path) -> list[SourceFile]:
-    """The inventory's files as they are now; a malformed one refuses the registration."""
-    return read_files(root, [root] if root.is_file() else _discover_or_empty(root))
 
 
 def _discover_or_empty(root: Path) -> list[Path]:

@@ -95,6 +95,34 @@ def test_concurrent_registrations_through_different_paths_lose_nothing(tmp_path:
         assert sorted(p.name for p in folder.iterdir()) == ["inventory.yaml"]  # no lock, no leftovers
 
 
+def test_a_registration_landing_between_reading_and_checking_is_seen(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found under load: a registration through the file landed after another one (through the
+    folder) had read the inventory but before it stamped it, so the stale id it picked clashed
+    with the fresh file and it was refused. The files are stamped before they are read now: the
+    change shows, the registration starts again and both entries land, each with its own id."""
+    import flowaudit.register as register_module
+
+    path = _one_file_inventory(tmp_path / "inventory")
+    real_read_files = register_module.read_files
+    landed: list[str] = []
+
+    def read_then_someone_registers(*args, **kwargs):  # type: ignore[no-untyped-def]
+        sources = real_read_files(*args, **kwargs)
+        if not landed:  # the other registration, through the file itself, lands now
+            landed.append("")
+            landed[0] = register_entry(path, "flow", {"from": "crm", "to": "de-mailer", "elements": ["el-1"],
+                                                      "purposes": ["newsletter"]}).entry_id
+        return sources
+
+    monkeypatch.setattr(register_module, "read_files", read_then_someone_registers)
+    mine = register_entry(path.parent, "flow", {"from": "crm", "to": "de-mailer", "elements": ["el-0"],
+                                                "purposes": ["newsletter"]}).entry_id
+    flows = load_inventory(path).flows
+    assert mine != landed[0]
+    assert {mine, landed[0]} <= set(flows)
+
+
 # --- someone else's edit while register validates -------------------------------------------------
 
 def _wait_for_temporary(proc: subprocess.Popen, folder: Path, name: str) -> None:
