@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -102,20 +103,23 @@ def write_report(result: AuditResult, out_dir: Path, progress: Progress | None =
     if out_dir.exists() and not out_dir.is_dir():
         raise FlowauditError(f"{out_dir} exists and is not a folder")
     created = not out_dir.exists()
+    # This call's own prefix: an interruption that lands while the staging folder is being made
+    # (before its name is known here) still finds it, and no other call's folder matches.
+    prefix = f".flowaudit-new-{os.getpid()}-{secrets.token_hex(4)}-"
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        _remove_dead_runs_folders(out_dir)
-        staging = Path(tempfile.mkdtemp(prefix=f".flowaudit-new-{os.getpid()}-", dir=out_dir))
-    except OSError as exc:
-        raise FlowauditError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
-    try:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            _remove_dead_runs_folders(out_dir)
+            staging = Path(tempfile.mkdtemp(prefix=prefix, dir=out_dir))
+        except OSError as exc:
+            raise FlowauditError(f"cannot write to {out_dir}: {exc.strerror or exc}") from exc
         run = _Run(ReportData(result, label), progress or (lambda message: None))
         for name, write in WRITERS.items():
             run.say(f"writing {name}…")
             write(run, staging / name)
         written = swap_in(staging, out_dir, FILES)
     except BaseException as exc:
-        shutil.rmtree(staging, ignore_errors=True)
+        _remove_own_staging(out_dir, prefix)
         if created:  # a folder this run made for nothing goes too
             with contextlib.suppress(OSError):
                 out_dir.rmdir()
@@ -123,8 +127,15 @@ def write_report(result: AuditResult, out_dir: Path, progress: Progress | None =
             raise FlowauditError(f"cannot write the report to {out_dir}: {exc.strerror or exc}; "
                                  "the previous files there are unchanged") from exc
         raise
-    shutil.rmtree(staging, ignore_errors=True)
+    _remove_own_staging(out_dir, prefix)
     return written
+
+
+def _remove_own_staging(out_dir: Path, prefix: str) -> None:
+    with contextlib.suppress(OSError):
+        for entry in out_dir.iterdir():
+            if entry.name.startswith(prefix):
+                shutil.rmtree(entry, ignore_errors=True)
 
 
 def swap_in(staging: Path, out_dir: Path, names: tuple[str, ...]) -> list[Path]:

@@ -136,3 +136,24 @@ def test_a_stopped_report_cleans_up_and_says_so(tmp_path: Path, sig: int, code: 
     assert "Traceback" not in message
     assert _work_folders(out) == []
     assert (out / "report.html").read_text() == "the previous report"
+
+
+def test_an_interruption_while_the_staging_folder_is_made_leaves_nothing(  # type: ignore[no-untyped-def]
+        result, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in CI: SIGTERM sent the moment the staging folder appeared left it behind, because
+    the signal landed after the folder was made but before its name was kept. Whatever the
+    moment, this call's folders go."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.html").write_text("the previous report")
+    made = bundle.tempfile.mkdtemp
+
+    def made_then_interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        made(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle.tempfile, "mkdtemp", made_then_interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_report(result, out)
+    assert _work_folders(out) == []
+    assert (out / "report.html").read_text() == "the previous report"
