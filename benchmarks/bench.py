@@ -127,7 +127,12 @@ class Bench:
         return target, counts
 
     def audit(self, inventory: Path, cache: Path, out: Path, name: str) -> Run:
-        return self.run(name, self.fa("audit", str(inventory), "--format", "json", "-o", str(out)), (0, 1), cache)
+        out.unlink(missing_ok=True)
+        run = self.run(name, self.fa("audit", str(inventory), "--format", "json", "-o", str(out)), (0, 1), cache)
+        if run.problem is None and not out.exists():  # exit 1 means findings only when they were written
+            self.log(f"  {name}: exit 1 without findings (a crash, not a result)")
+            run.problem = "no findings written"
+        return run
 
     def size(self, flows: int, reuse: bool, report: bool) -> dict[str, Any]:
         inventory, counts = self.synth(f"inventory-{flows}", flows, "realistic", reuse)
@@ -189,7 +194,9 @@ def bars(rows: list[dict[str, Any]], chain: Run | None, elements: Run | None) ->
                         None if warm_cpu is None else warm_cpu <= WARM_BAR))
         limit = PEAK_1M_MB if big else PEAK_100K_MB
         peak = max(r["cold"].mb, r["warm"].mb)
-        out.append((f"{n}: peak memory (audit)", f"{peak:,.0f} MB", f"< {limit:,} MB", peak < limit))
+        failed = r["cold"].problem or r["warm"].problem
+        out.append((f"{n}: peak memory (audit)", f"{peak:,.0f} MB", f"< {limit:,} MB",
+                    None if failed else peak < limit))
         if big and r.get("finding_bytes") is not None:
             out.append((f"{n}: findings JSON per finding",
                         f"{r['finding_bytes']:,.0f} bytes ({r['findings']:,} findings)",
