@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -63,6 +64,17 @@ class Waived:
 
 
 DETAILS_LIST_LIMIT = 20  # SPEC §5: a list in `details` longer than this is cut, its full count beside it
+MESSAGE_LIST_LIMIT = 3  # a message names at most this many items of a list that grows with the inventory
+
+
+def some(items: Sequence[str], what: str, limit: int = MESSAGE_LIST_LIMIT) -> str:
+    """The first `limit` items joined by commas, and how many more there are: a message stays one
+    readable line whatever the inventory's size, while `details` keep the list (cut at
+    DETAILS_LIST_LIMIT). `some(["a", "b", "c", "d", "e"], "purpose")` is
+    "a, b, c and 2 other purposes"; four items or fewer are all named."""
+    if len(items) <= limit + 1:  # "and 1 other" would take as long as naming it
+        return ", ".join(items)
+    return f"{', '.join(items[:limit])} and {len(items) - limit:,} other {what}s"
 
 
 def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from flowaudit.inventory.models import Flow, LegalBasis, Purpose, Role
 from ..dpia import screen
 from .. import selectors
 from ..rule import Context, rule
-from ..findings import Hit, Severity, hit
+from ..findings import Hit, Severity, hit, some
 
 
 @rule("PUR-001", title="Data is used only for the purposes it was collected for, or compatible ones",
@@ -52,7 +52,7 @@ def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
         return None
     first = pairs[0]
     more = f" (and {len(pairs) - 1} more)" if len(pairs) > 1 else ""
-    collected = ", ".join(first["collected_for"]) or "no stated purpose"
+    collected = some(first["collected_for"], "purpose") or "no stated purpose"
     return hit(flow, f"uses {first['element']!r} for {first['purpose']!r}, but it was collected for "
                      f"{collected} and no compatibility is documented{more}",
                pairs=pairs)
