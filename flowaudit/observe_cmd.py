@@ -101,6 +101,7 @@ def observe(path: Path, logs: tuple[str, ...], since: dt.date | None, until: dt.
     from flowaudit.observe import observe as run
     from flowaudit.observe import parse_mapping
     from flowaudit.reports.observed import OBSERVED_RENDERERS, render_observed_text
+    from flowaudit.reports.records import inventory_label
 
     @_guard
     def body() -> None:
@@ -113,7 +114,7 @@ def observe(path: Path, logs: tuple[str, ...], since: dt.date | None, until: dt.
                       engine_options=engine_options(engine, memory_limit, threads, spark_master, temp_directory))
         result = observed_result(inventory, outcome.findings, config)
         traffic = outcome.traffic()
-        label = str(path)
+        label = inventory_label(inventory)  # by its root's name, as audit names it (SPEC §5)
         if fmt == "text":
             text = render_observed_text(result, label, traffic, color=output is None and sys.stdout.isatty())
         else:

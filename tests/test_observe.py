@@ -280,3 +280,18 @@ def test_synth_logs_are_deterministic(tmp_path: Path) -> None:
     assert rows[0] == rows[1] and len(rows[0]) == 5000
     code, _, err = run("synth", "-o", str(tmp_path / "small"), "--flows", "400", "--logs", "10")
     assert code == 2 and "too few rows" in err
+
+
+def test_observe_names_the_inventory_by_its_root_from_any_working_folder(case: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """SPEC §5: the same inventory gives the same bytes from any working folder (observe once
+    printed the path as typed)."""
+    logs = str(case / "logs" / "a.csv")
+    outputs = []
+    for cwd, path in ((case, "inv"), (case / "logs", "../inv/"), (Path("/"), str(case / "inv"))):
+        monkeypatch.chdir(cwd)
+        code, out, _ = run("observe", path, logs, "--format", "json")
+        assert code == 1
+        outputs.append(out)
+    assert json.loads(outputs[0])["inventory"] == "inv"
+    assert outputs[1] == outputs[0] and outputs[2] == outputs[0]
