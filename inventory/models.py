@@ -191,6 +191,13 @@ Texts = Annotated[list[Text], AfterValidator(_unique), _UNIQUE_ITEMS]
 Countries = Annotated[list[Country], AfterValidator(_unique), _UNIQUE_ITEMS]
 
 
+def _empty() -> Any:
+    """An empty list as a field's default, made fresh for each entry: pydantic deep-copies a
+    mutable default (`= []`) every time it is used (a quarter of a million copies for a
+    50,000-flow chain). The JSON schema still shows `"default": []`."""
+    return Field(default_factory=list, json_schema_extra={"default": []})
+
+
 # SPEC §10: where a system or organisation answers, for observed traffic. One place knows the
 # syntax: flowaudit.observe maps log hosts through `endpoint_kind`.
 _LABEL = r"(?!-)[a-z0-9_-]{1,63}(?<!-)"
@@ -413,17 +420,17 @@ class Organisation(Entry):
     dpo: Dpo | None = None
     # one representative or a list: each counts for the regime of its country (GDPR/UK GDPR Art. 27)
     representative: Representative | list[Representative] | None = None
-    sector: Ids = []  # e.g. financial, religious, political: adequacy scopes exclude some sectors
+    sector: Ids = _empty()  # e.g. financial, religious, political: adequacy scopes exclude some sectors
     dpa: Signed | None = None
-    subprocessors: Ids = []
-    certifications: Texts = []
+    subprocessors: Ids = _empty()
+    certifications: Texts = _empty()
     bcr_group: Text | None = None
     arrangement: Signed | None = None
     public_body: Flag = False
     contract: Signed | None = None  # with a third party: CCPA 1798.100(d)
     revenue_usd: Count | None = None  # annual gross revenue, for the CCPA's threshold
     ccpa_business: Flag = False  # declared a CCPA business, whatever its revenue and consumers (1798.140(d))
-    endpoints: Endpoints = []  # SPEC §10
+    endpoints: Endpoints = _empty()  # SPEC §10
 
     @property
     def representatives(self) -> tuple[Representative, ...]:
@@ -444,7 +451,7 @@ class Organisation(Entry):
 class Subject(Entry):
     id: Id
     name: Text
-    locations: Annotated[list[CountryOrRegion], AfterValidator(_unique), _UNIQUE_ITEMS] = []
+    locations: Annotated[list[CountryOrRegion], AfterValidator(_unique), _UNIQUE_ITEMS] = _empty()
     children: Flag = False
     youngest: Annotated[StrictInt, Field(ge=0, le=150)] | None = None  # age in years of the youngest
     count: Count | None = None
@@ -456,7 +463,7 @@ class Element(Entry):
     id: Id
     name: Text
     category: Category
-    subjects: Ids = []
+    subjects: Ids = _empty()
     identifier: Identifier | None = None
     state: State = State.IDENTIFIED
     sensitive: Flag | None = None  # PIPL Art. 28; None: the category's default (rulebook)
@@ -485,13 +492,13 @@ class Purpose(Entry):
     business_function: Text | None = None
     legal_basis: LegalBasis | None = None
     special_condition: SpecialCondition | None = None
-    elements: Ids = []
-    subjects: Ids = []
+    elements: Ids = _empty()
+    subjects: Ids = _empty()
     retention: Period | None = None
     needs: State = State.IDENTIFIED
     profiling: Flag = False
     automated_decisions: Flag = False
-    compatible_with: Ids = []
+    compatible_with: Ids = _empty()
     dpia: Dpia | None = None
     parental_consent: Flag = False
     # WP248 rev.01 criteria 8 and 9, which only the inventory's author can know
@@ -509,10 +516,10 @@ class System(Entry):
     id: Id
     name: Text
     operator: Id
-    locations: Countries = []
-    elements: Ids = []
-    security: Texts = []
-    endpoints: Endpoints = []  # SPEC §10
+    locations: Countries = _empty()
+    elements: Ids = _empty()
+    security: Texts = _empty()
+    endpoints: Endpoints = _empty()  # SPEC §10
 
 
 class Scc(_Sub):
@@ -538,7 +545,7 @@ class Safeguard(_Sub):
     uk_addendum: Signed | None = None
     idta: Signed | None = None
     tia: Tia | None = None
-    measures: Texts = []
+    measures: Texts = _empty()
     anonymised: Flag = False
     separate_consent: Flag = False
     anpd_approved: Flag = False  # LGPD: specific clauses or global corporate rules approved by the ANPD
@@ -556,8 +563,8 @@ class Flow(Entry):
     id: Id
     from_: Id = Field(alias="from")
     to: Id
-    elements: Ids = []
-    purposes: Ids = []
+    elements: Ids = _empty()
+    purposes: Ids = _empty()
     frequency: Frequency = Frequency.CONTINUOUS
     volume: Count | None = None
     transfer: Safeguard | None = None  # the safeguard (YAML key `transfer`)
