@@ -124,9 +124,10 @@ class Transfer:
     def importer_role(self) -> Role:
         return self.importer.role
 
-    @property
+    @cached_property
     def adequate(self) -> bool:
-        """Every destination is covered by an adequacy decision in force and in scope."""
+        """Every destination is covered by an adequacy decision in force and in scope (asked by
+        most transfer rules: answered once)."""
         return all(a.adequate for a in self.adequacy)
 
     @property
@@ -163,6 +164,7 @@ class InventoryView:
         self._elements_cache: dict[tuple[str, ...], tuple[Element, ...]] = {}
         self._adequacy_cache: dict[tuple[str, str, str, frozenset[Category]], Adequacy] = {}
         self._chain_cache: dict[str, dict[str, tuple[str | None, int, tuple[str, ...]]]] = {}
+        self._leaving_cache: dict[tuple[str, ...], tuple[dict[str, tuple[str, ...]], int]] = {}
         self._decisions: dict[tuple[str, str], list[Any]] = {}  # adequacy decisions in force, per regime and country
         self._areas = {r: jurisdictions.area(r, as_of) for r in jurisdictions.regime_ids}
         self._regime_bit = {r: 1 << i for i, r in enumerate(self._areas)}
@@ -245,6 +247,18 @@ class InventoryView:
             return "held" if operator is not None and operator.role is Role.PROCESSOR else "origin"
         return None
 
+    def _signature(self, node: str) -> tuple[Any, ...]:
+        """What `_anchored` and `_returns_home` read of a node: a subject's locations; else its
+        operator's country and role and the node's countries."""
+        inv = self.inventory
+        subject = inv.subjects.get(node)
+        if subject is not None:
+            return ("subject", *subject.locations)
+        operator = self.operator(node)
+        if operator is None:
+            return ("none", *self.countries(node))
+        return (operator.country, operator.role, *self.countries(node))
+
     def _returns_home(self, node: str, regime: str) -> bool:
         """Data a processor in the area returns to this node leaves the regime here: the node's
         operator is a controller neither established nor located in the area, so not subject to
@@ -278,17 +292,25 @@ class InventoryView:
         shift = self._held_shift
         anchor: dict[str, int] = {}
         home: dict[str, int] = {}  # per node, the held bits that stop there
+        # A node's anchoring depends only on where it is and who holds data there (its
+        # signature): asked once per distinct signature, not once per node and regime.
+        by_signature: dict[tuple[Any, ...], tuple[int, int]] = {}
         for node in nodes:
-            bits = 0
-            stop = 0
-            for regime, bit in self._regime_bit.items():
-                anchored = self._anchored(node, regime)
-                if anchored == "origin":
-                    bits |= bit
-                elif anchored == "held":
-                    bits |= bit << shift
-                if self.law.attaches_to_establishments(regime) and self._returns_home(node, regime):
-                    stop |= bit << shift
+            signature = self._signature(node)
+            found = by_signature.get(signature)
+            if found is None:
+                bits = 0
+                stop = 0
+                for regime, bit in self._regime_bit.items():
+                    anchored = self._anchored(node, regime)
+                    if anchored == "origin":
+                        bits |= bit
+                    elif anchored == "held":
+                        bits |= bit << shift
+                    if self.law.attaches_to_establishments(regime) and self._returns_home(node, regime):
+                        stop |= bit << shift
+                found = by_signature[signature] = (bits, stop)
+            bits, stop = found
             if bits:
                 anchor[node] = bits
             if stop:
@@ -398,28 +420,36 @@ class InventoryView:
         collectors = self._collector_masks
         # a regime with no transfer rule (the CCPA) still marks the data it covers, but nothing is a transfer
         no_transfer_rule = {r for r in self._areas if not self.law.restricts_transfers(r)}
-        # Per node, asked once: the regimes whose data is there, and the countries outside each
-        # regime's area where data arriving there lands. Most flows stay inside the area of every
-        # regime their source holds data under and are passed over without looking at elements.
-        present: dict[str, tuple[str, ...]] = {}
+        counted = 0  # the bits (folded) of the regimes whose data can make a transfer
+        for regime, bit in self._regime_bit.items():
+            if regime not in no_transfer_rule:
+                counted |= bit
+        # Per node, asked once: the regimes whose data is there (a bit mask), and the countries
+        # outside each regime's area where data arriving there lands. Most flows stay inside the
+        # area of every regime their source holds data under and are passed over without looking
+        # at elements. What depends only on countries is asked once per distinct set of countries.
+        present: dict[str, int] = {}
         attaches = {r: self.law.attaches_to_establishments(r) for r in self._areas}
-        leaving: dict[str, dict[str, tuple[str, ...]]] = {}
+        leaving: dict[str, tuple[dict[str, tuple[str, ...]], int]] = {}
+        in_area: dict[tuple[str, tuple[str, ...]], bool] = {}
+        categories_of: dict[tuple[str, ...], frozenset[Category]] = {}
         for flow in inv.flows.values():
-            out = leaving.get(flow.to)
-            if out is None:
-                out = leaving[flow.to] = self._outside(flow.to)
-            if not out:
+            found_out = leaving.get(flow.to)
+            if found_out is None:
+                found_out = leaving[flow.to] = self._leaving(flow.to)
+            out, out_bits = found_out
+            if not out_bits:
                 continue
             here = present.get(flow.from_)
             if here is None:
-                here = present[flow.from_] = tuple(
-                    r for r in self._areas if r not in no_transfer_rule and self._holds(flow.from_, r))
-            if not any(r in out for r in here):
+                here = present[flow.from_] = self._held_bits(flow.from_) & counted
+            if not here & out_bits:
                 continue
             exporter, importer, via_collection = self.parties(flow)
             if exporter is None or importer is None:
                 continue
-            if exporter.id == importer.id and all(attaches[r] for r in here if r in out):
+            if exporter.id == importer.id and all(attaches[r] for r, bit in self._regime_bit.items()
+                                                  if here & out_bits & bit):
                 continue  # within one organisation: only a regime like PIPL counts storage abroad
             carried = self._regime_elements(flow)
             if not carried:
@@ -431,31 +461,63 @@ class InventoryView:
             for regime, ids in carried.items():
                 if regime in no_transfer_rule:
                     continue
-                area = self._areas[regime]
                 destinations = out.get(regime)
                 if not destinations:
                     continue
-                if self.law.attaches_to_establishments(regime):
+                inside = in_area.get((regime, origin))
+                if inside is None:
+                    area = self._areas[regime]
+                    inside = in_area[regime, origin] = any(c in area for c in origin)
+                if attaches[regime]:
                     if exporter.id == importer.id:
                         continue
                     # SPEC §3: first-hop when the exporter got the data directly from the subjects
                     # or holds it in the area (where it is held, not where the exporter is established)
-                    first_hop = (via_collection or not collectors[regime].get(exporter.id, _NONE).isdisjoint(ids)
-                                 or any(c in area for c in origin))
+                    first_hop = (via_collection or inside
+                                 or not collectors[regime].get(exporter.id, _NONE).isdisjoint(ids))
                 else:
                     # PIPL: personal information leaves CN when it goes from CN to outside CN, also
                     # within one company (the CAC counts storage abroad as export).
-                    if not any(c in area for c in origin):
+                    if not inside:
                         continue
                     first_hop = True
                 elements = self.elements_of(ids)
-                categories = frozenset(e.category for e in elements)
+                categories = categories_of.get(ids)
+                if categories is None:
+                    categories = categories_of[ids] = frozenset(e.category for e in elements)
                 adequacy = tuple(self._adequacy(regime, c, importer, categories) for c in destinations)
                 found.setdefault(flow.id, []).append(Transfer(
                     flow=flow, regime=regime, exporter=exporter, importer=importer,
                     origin_countries=origin, destination_countries=destinations, elements=elements,
                     first_hop=first_hop, adequacy=adequacy, via_collection=via_collection,
                     _law=self.law, _as_of=self.as_of))
+        return found
+
+    def _held_bits(self, node: str) -> int:
+        """The regime bits (held ones folded onto their regimes) of the data at `node`: anchored
+        there or reached along a flow; `_holds` for every regime at once."""
+        bits = self._anchor.get(node, 0)
+        held = self._held.get(node)
+        if held:
+            for b in held.values():
+                bits |= b
+        return self._fold(bits)
+
+    def _leaving(self, node: str) -> tuple[dict[str, tuple[str, ...]], int]:
+        """`_outside(node)` and the bits of its regimes, computed once per distinct set of the
+        node's countries (its operator's country first)."""
+        importer = self.operator(node)
+        if importer is None:
+            return {}, 0
+        key = (importer.country, *self.countries(node))
+        cache = self._leaving_cache
+        found = cache.get(key)
+        if found is None:
+            out = self._outside(node)
+            bits = 0
+            for regime in out:
+                bits |= self._regime_bit[regime]
+            found = cache[key] = (out, bits)
         return found
 
     def _outside(self, node: str) -> dict[str, tuple[str, ...]]:
@@ -478,17 +540,18 @@ class InventoryView:
         return tuple(elements[e] for e in flow.elements)
 
     def _adequacy(self, regime: str, country: str, importer: Organisation, categories: frozenset[Category]) -> Adequacy:
-        key = (regime, country, importer.id, categories)
-        found = self._adequacy_cache.get(key)
-        if found is None:
-            found = self._adequacy_cache[key] = self._decide_adequacy(regime, country, importer, categories)
-        return found
-
-    def _decide_adequacy(self, regime: str, country: str, importer: Organisation,
-                         categories: frozenset[Category]) -> Adequacy:
         decisions = self._decisions.get((regime, country))
         if decisions is None:
             decisions = self._decisions[regime, country] = self.law.adequacy(regime, country, self.as_of)
+        # with no decision in force the answer is the same for every importer: asked once
+        key = (regime, country, importer.id if decisions else "", categories)
+        found = self._adequacy_cache.get(key)
+        if found is None:
+            found = self._adequacy_cache[key] = self._decide_adequacy(regime, country, importer, categories, decisions)
+        return found
+
+    def _decide_adequacy(self, regime: str, country: str, importer: Organisation,
+                         categories: frozenset[Category], decisions: list[Any]) -> Adequacy:
         reasons = []
         for decision in decisions:
             why_not = decision.covers(importer, categories)
@@ -678,7 +741,8 @@ class InventoryView:
 
     def onward_path_length(self, transfer: Transfer) -> int:
         """The number of nodes on the transfer's whole chain, `onward_path` before any cut."""
-        return self._path_to(transfer)[1]
+        reached = self._chains(transfer.regime).get(transfer.flow.from_)
+        return 2 if reached is None else reached[1] + 2
 
     def _path_to(self, transfer: Transfer) -> tuple[list[str], int]:
         flow = transfer.flow
@@ -715,20 +779,29 @@ class InventoryView:
         if found is not None:
             return found
         area = self._areas[regime]
+        bit = self._regime_bit[regime]
+        subjects = self.inventory.subjects
+        in_area: dict[tuple[str, ...], bool] = {}  # per set of countries, asked once
+
+        def located_holding(node: str) -> bool:
+            """The node is located in the area and holds data under the regime."""
+            countries = self.countries(node)
+            inside = in_area.get(countries)
+            if inside is None:
+                inside = in_area[countries] = any(c in area for c in countries)
+            return inside and bool(self._held_bits(node) & bit)
+
         chains: dict[str, tuple[str | None, int, tuple[str, ...]]] = {}
         queue: deque[str] = deque()
         for flow in self.inventory.flows.values():
             node = flow.to
-            if node in chains or self.is_subject(node):
+            if node in chains or node in subjects:
                 continue
-            start = (self.is_subject(flow.from_) and self._carries(flow, regime)) or (
-                any(c in area for c in self.countries(node)) and self._holds(node, regime))
-            if start:
+            if (flow.from_ in subjects and self._carries(flow, regime)) or located_holding(node):
                 chains[node] = (None, 0, (node,))
                 queue.append(node)
         for node in self._outgoing:  # nodes no flow enters: located in the area, holding its data
-            if node not in chains and not self.is_subject(node) and self._holds(node, regime) and any(
-                    c in area for c in self.countries(node)):
+            if node not in chains and node not in subjects and located_holding(node):
                 chains[node] = (None, 0, (node,))
                 queue.append(node)
         while queue:

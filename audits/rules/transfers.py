@@ -21,13 +21,22 @@ from ..mechanisms import Choice, choose, regime_condition_problem
 
 @selector("every restricted transfer (one per flow and regime) under a regime with a Chapter V (GDPR, UK GDPR)")
 def chapter_v_transfers(ctx: Context) -> list[Transfer]:
-    law = ctx.rulebook
-    return [t for t in ctx.view.transfers() if law.attaches_to_establishments(t.regime)]
+    return ctx.memo("chapter_v_transfers", _chapter_v_transfers)  # one list for the ten rules that ask
+
+
+def _chapter_v_transfers(ctx: Context) -> list[Transfer]:
+    chapter_v = {r for r in ctx.rulebook.regime_ids if ctx.rulebook.attaches_to_establishments(r)}
+    return [t for t in ctx.view.transfers() if t.regime in chapter_v]
+
+
+def _no_choices(ctx: Context) -> dict[int, Choice]:
+    return {}
 
 
 def choice(ctx: Context, t: Transfer) -> Choice:
-    """The mechanism that counts for the transfer under its regime (memoised on the context)."""
-    memo: dict[int, Choice] = ctx.memo("transfer_choices", lambda _: {})
+    """The mechanism that counts for the transfer under its regime (memoised on the context).
+    The rules read the mechanism from here, not from `t.mechanism`: the law decides it once."""
+    memo: dict[int, Choice] = ctx.memo("transfer_choices", _no_choices)
     found = memo.get(id(t))
     if found is None:
         found = memo[id(t)] = choose(ctx.rulebook, t)
@@ -86,7 +95,7 @@ def first_hop_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
     the regime's area, to a destination with no adequacy decision in force and in scope, with
     no mechanism (or one the regime does not know, such as a PIPL contract for GDPR data).
     A claimed `adequacy` that does not hold is TRF-002's finding, not this one."""
-    if not t.first_hop or t.adequate or t.mechanism is Mechanism.ADEQUACY:
+    if not t.first_hop or t.adequate or choice(ctx, t).mechanism is Mechanism.ADEQUACY:
         return None
     problem = mechanism_problem(ctx, t)
     if problem is None:
@@ -113,7 +122,7 @@ def adequacy_does_not_apply(ctx: Context, t: Transfer) -> Hit | None:
     """The flow relies on `adequacy` but a destination country has no decision in force on the
     as-of date, or the importer or data is outside the decision's scope (the USA only for
     certified importers; Canada and Japan only for the private sector; Korea without credit data)."""
-    if t.mechanism is not Mechanism.ADEQUACY or t.adequate:
+    if t.adequate or choice(ctx, t).mechanism is not Mechanism.ADEQUACY:
         return None
     reasons = [a.reason for a in t.adequacy if not a.adequate]
     return hit(t, f"{_describe(ctx, t)} relies on adequacy, but {'; '.join(r for r in reasons if r)}",
@@ -225,12 +234,13 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
     (Decision 2021/914, Annex, Clause 14, Module Four; see `InventoryView.combines_area_data`)."""
     if not tia_required(ctx, t):
         return None
-    assert t.mechanism is not None  # an Art. 46/47 tool was chosen
+    mechanism = choice(ctx, t).mechanism
+    assert mechanism is not None  # an Art. 46/47 tool was chosen
     transfer = t.flow.transfer
     tia = transfer.tia if transfer else None
     limit = ctx.config.limits.get("tia_max_age_months", ctx.rulebook.tia_max_age_months)
     if tia is None or tia.date is None:
-        return hit(t, f"{_describe(ctx, t)} under {t.mechanism.value} has no transfer-impact assessment",
+        return hit(t, f"{_describe(ctx, t)} under {mechanism.value} has no transfer-impact assessment",
                    **_details(t, problem="no-tia"))
     assert transfer is not None  # the TIA came from it
     if tia.outcome is TiaOutcome.NOT_ACCEPTABLE:
@@ -314,7 +324,7 @@ def onward_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
     it in the regime's area) to a non-adequate destination with no mechanism. Art. 44 extends
     Chapter V to onward transfers. `details.path` lists the nodes from the first exporter's
     system to this flow's destination."""
-    if t.first_hop or t.adequate or t.mechanism is Mechanism.ADEQUACY:
+    if t.first_hop or t.adequate or choice(ctx, t).mechanism is Mechanism.ADEQUACY:
         return None
     problem = mechanism_problem(ctx, t)
     if problem is None:
