@@ -173,7 +173,11 @@ MAX_FILE_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 100
 _DEPTH_CHECK_ABOVE = 10_000
 _read_fast = make_reader(_Loader, MAX_DEPTH)  # the same answers, built without SafeConstructor's overhead
-_ID_LINE = re.compile(r"""(?:^|[{,\s-])id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*(?:[,}#]|$)""", re.MULTILINE)
+# An `id:` key at a line start or after `{`, `,`, `-` or a space. The pattern starts with its
+# literal, so the regular expression engine jumps from one `id:` to the next (a pattern opening
+# with that alternation tries every position of the text: 0.7 s for a 13 MB file against 0.05 s);
+# `id_line` checks the character before, as `(?:^|[{,\s-])` did.
+_ID_LINE = re.compile(r"""id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*(?:[,}#]|$)""", re.MULTILINE)
 
 
 @dataclass
@@ -238,8 +242,16 @@ class SourceFile:
         """Line of the `id:` key of an entry, found by a text scan (cheap, done once per file)."""
         if self._id_lines is None:
             lines: dict[str, int] = {}
-            text, line, last = self.text, 1, 0
+            text, line, last, end = self.text, 1, 0, 0
             for m in _ID_LINE.finditer(text):
+                start = m.start()
+                if start:
+                    # `^` holds after any line break; the other prefixes are a character that a
+                    # match including its prefix would take, so not one the previous match took
+                    before = text[start - 1]
+                    if before != "\n" and not (start > end and (before in "{,-" or before.isspace())):
+                        continue
+                end = m.end()
                 line += text.count("\n", last, m.start(1))
                 last = m.start(1)
                 lines.setdefault(m.group(1), line)

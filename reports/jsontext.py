@@ -84,22 +84,15 @@ def _write(value: Any, out: list[str], newline: str) -> None:
     if not value:
         out.append("{}" if isinstance(value, dict) else "[]")
         return
-    inner = newline + _INDENT
     if isinstance(value, dict):
-        out.append("{")
-        separator = inner
-        for key, item in value.items():
-            out.append(separator + _key(key) + ": ")
-            if type(item) is str:  # the common case, without the dispatch
-                out.append(encode_basestring(item))
-            else:
-                _write(item, out, inner)
-            separator = "," + inner
-        out.append(newline + "}")
+        _write_dict(value, out, newline)
         return
-    if all(type(item) is str for item in value):  # a list of ids, countries, legal references
+    inner = newline + _INDENT
+    try:  # a list of ids, countries, legal references: one join (the C escaper refuses a non-string)
         out.append("[" + inner + ("," + inner).join(map(encode_basestring, value)) + newline + "]")
         return
+    except TypeError:
+        pass
     out.append("[")
     separator = inner
     for item in value:
@@ -108,6 +101,35 @@ def _write(value: Any, out: list[str], newline: str) -> None:
         separator = "," + inner
     out.append(newline + "]")
 
+
+def _write_dict(value: dict[Any, Any], out: list[str], newline: str) -> None:
+    """A non-empty dict; the common values (strings, booleans, None, integers, lists of strings)
+    written in place, without a call per value: a finding is mostly these."""
+    inner = newline + _INDENT
+    separator = "{" + inner
+    for key, item in value.items():
+        head = separator + (encode_basestring(key) if type(key) is str else _key(key)) + ": "
+        separator = "," + inner
+        kind = type(item)
+        if kind is str:
+            out.append(head + encode_basestring(item))
+        elif item is None or kind is bool:
+            out.append(head + _CONSTANTS[item])
+        elif kind is int:
+            out.append(head + int.__repr__(item))
+        elif kind is list and item:
+            try:
+                out.append(head + "[" + inner + _INDENT + ("," + inner + _INDENT).join(map(encode_basestring, item))
+                           + inner + "]")
+                continue
+            except TypeError:
+                pass
+            out.append(head)
+            _write(item, out, inner)
+        else:
+            out.append(head)
+            _write(item, out, inner)
+    out.append(newline + "}")
 
 
 def _write_stream(stream: Stream, out: list[str], newline: str) -> None:
