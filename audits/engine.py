@@ -123,7 +123,9 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
     for item in items:
         try:
             out = r.check(context, item)
-            hits = [out] if isinstance(out, Hit) else list(out or ())
+            if not out:  # most checks pass (None): nothing more to do
+                continue
+            hits = [out] if isinstance(out, Hit) else list(out)
         except Exception as exc:  # broad on purpose, likewise for one subject; the others still run
             kind, ident = _subject_of(item)
             errors.append(_error(r, kind, ident, exc))

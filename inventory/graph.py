@@ -389,8 +389,22 @@ class InventoryView:
         return out
 
     def carried(self, flow: Flow, regime: str) -> tuple[str, ...]:
-        """Ids of the flow's personal-data elements that are under `regime` (inventory order)."""
-        return self._regime_elements(flow).get(regime, ())
+        """Ids of the flow's personal-data elements that are under `regime` (inventory order):
+        `_regime_elements(flow)[regime]`, for one regime without the others."""
+        personal = self._flow_personal[flow.id]
+        if not personal:
+            return ()
+        bit = self._regime_bit[regime]
+        bit |= bit << self._held_shift  # data a processor in the area holds counts too
+        if self._anchor.get(flow.from_, 0) & bit:
+            return personal
+        held = self._held.get(flow.from_)
+        if not held:
+            return ()
+        ids = tuple(e for e in personal if held.get(e, 0) & bit)
+        if len(ids) == len(personal):
+            return personal
+        return self._ids_cache.setdefault(ids, ids) if ids else ()
 
     def regimes_of_flow(self, flow: Flow) -> tuple[str, ...]:
         return tuple(self._regime_elements(flow))
@@ -677,27 +691,32 @@ class InventoryView:
         directly or onward: the destinations of every flow carrying it and the systems storing it."""
         inv = self.inventory
         me = self.controller.id
+        # the nodes each list of elements reaches (flows and systems share few distinct lists);
+        # then per list, once, the organisations and countries of its nodes
+        reached: dict[tuple[str, ...], set[str]] = defaultdict(set)
+        for flow in inv.flows.values():
+            reached[tuple(flow.elements)].add(flow.to)
+        for system in inv.systems.values():
+            reached[tuple(system.elements)].add(system.id)
         orgs: dict[str, set[str]] = defaultdict(set)
         countries: dict[str, set[str]] = defaultdict(set)
-        node_orgs: dict[str, str | None] = {}
-        node_countries: dict[str, tuple[str, ...]] = {}
-
-        def visit(node: str, elements: Iterable[str]) -> None:
-            if node not in node_orgs:
+        subjects = inv.subjects
+        for elements, nodes in reached.items():
+            if not elements:
+                continue
+            to_orgs: set[str] = set()
+            to_countries: set[str] = set()
+            for node in nodes:
                 operator = self.operator(node)
-                node_orgs[node] = operator.id if operator is not None else None
-                node_countries[node] = () if self.is_subject(node) else self.countries(node)
-            org, where = node_orgs[node], node_countries[node]
+                if operator is not None and operator.id != me:
+                    to_orgs.add(operator.id)
+                if node not in subjects:
+                    to_countries.update(self.countries(node))
             for e in elements:
-                if org is not None and org != me:
-                    orgs[e].add(org)
-                if where:
-                    countries[e].update(where)
-
-        for flow in inv.flows.values():
-            visit(flow.to, flow.elements)
-        for system in inv.systems.values():
-            visit(system.id, system.elements)
+                if to_orgs:
+                    orgs[e].update(to_orgs)
+                if to_countries:
+                    countries[e].update(to_countries)
         return {e: Reach(frozenset(orgs.get(e, ())), frozenset(countries.get(e, ()))) for e in inv.elements}
 
     @cached_property

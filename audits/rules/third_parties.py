@@ -32,6 +32,9 @@ def processor_to_subprocessor(ctx: Context) -> list[Flow]:
     view = ctx.view
     out = []
     for flow in ctx.inventory.flows.values():
+        receiver = view.operator(flow.to)  # most flows end elsewhere than at a sub-processor: asked first
+        if receiver is None or receiver.relation is not Relation.SUB_PROCESSOR:
+            continue
         exporter, importer, _ = view.parties(flow)
         if (exporter is not None and importer is not None and exporter.id != importer.id
                 and exporter.role is Role.PROCESSOR and importer.relation is Relation.SUB_PROCESSOR
