@@ -84,6 +84,13 @@ def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[
     items kept do not depend on hashing."""
     out: dict[str, Any] = {}
     for key, value in details.items():
+        kind = type(value)
+        if kind is str or value is None or kind is bool or kind is int:  # most values: as they are
+            out[key] = value
+            continue
+        if kind is list and len(value) <= limit and all(type(v) is str for v in value):  # ids, countries
+            out[key] = value[:]
+            continue
         if isinstance(value, (set, frozenset)):
             value = sorted(value, key=str)
         if isinstance(value, (list, tuple)):
@@ -117,6 +124,10 @@ class Finding:
     def sort_key(self) -> tuple[str, str]:
         return (self.rule, self.subject_id)
 
+    def plain_details(self) -> dict[str, Any]:
+        """`details` JSON-ready: sets sorted, dates as ISO strings."""
+        return _plain(self.details)  # type: ignore[no-any-return]
+
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "rule": self.rule,
@@ -126,7 +137,7 @@ class Finding:
             "message": self.message,
             "legal": list(self.legal),
             "remediation": self.remediation,
-            "details": _plain(self.details),
+            "details": self.plain_details(),
             "waived": self.waived,
         }
         if self.waiver is not None:

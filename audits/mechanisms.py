@@ -52,7 +52,7 @@ def recognises(book: Rulebook, regime: str, mechanism: Mechanism, t: Transfer) -
     a regime that `scc.yaml` does not name takes the clauses on its own conditions)."""
     if book.mechanism_for(regime, mechanism) is None:
         return False
-    if mechanism is Mechanism.SCC and any(regime in v.regimes for v in book.scc_versions.values()):
+    if mechanism is Mechanism.SCC and regime in book.scc_regimes:
         version = book.scc_versions.get(scc_version(book, t))
         return version is not None and regime in version.regimes
     return True
@@ -162,10 +162,13 @@ def choose(book: Rulebook, t: Transfer) -> Choice:
             extra = " (the 2021 EU SCCs count for UK data only with the UK Addendum, `uk-addendum`, or use the IDTA)"
         regime = book.regime_short_name(t.regime)
         return Choice(None, f"{names} is not a transfer mechanism under the {regime}{extra}", None)
-    ranked = sorted(recognised, key=lambda m: -_strength(book, m))
-    problems = {m: problem_of(book, t, m, as_of) for m in ranked}
+    ranked = sorted(recognised, key=lambda m: -_strength(book, m)) if len(recognised) > 1 else recognised
+    first: str | None = None
     for m in ranked:
-        if problems[m] is None:
+        problem = problem_of(book, t, m, as_of)
+        if problem is None:
             return Choice(m, None, book.mechanisms[m].kind)
+        if first is None:
+            first = problem
     best = ranked[0]
-    return Choice(best, problems[best], book.mechanisms[best].kind)
+    return Choice(best, first, book.mechanisms[best].kind)

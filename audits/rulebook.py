@@ -382,6 +382,11 @@ class Rulebook:
             return [Decision(country=country, decision="DPA 2018 Sch. 21 para 5 (EEA)", date=found.eea_adequate_since)]
         return [d for d in found.decisions if d.country == country and d.in_force(as_of)]
 
+    @cached_property
+    def scc_regimes(self) -> frozenset[str]:
+        """The regimes some SCC version of `scc.yaml` names (their SCCs are per version)."""
+        return frozenset(r for v in self.scc_versions.values() for r in v.regimes)
+
     def scc_module(self, exporter: Role, importer: Role) -> str:
         return self.scc_modules[(exporter, importer)]
 

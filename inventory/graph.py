@@ -799,36 +799,54 @@ class InventoryView:
             return found
         area = self._areas[regime]
         bit = self._regime_bit[regime]
-        subjects = self.inventory.subjects
-        in_area: dict[tuple[str, ...], bool] = {}  # per set of countries, asked once
+        both = bit | bit << self._held_shift  # data a processor in the area holds counts too
+        inv = self.inventory
+        subjects, systems, organisations = inv.subjects, inv.systems, inv.organisations
+        anchor, held, personal = self._anchor, self._held, self._flow_personal
+        in_area: dict[tuple[str, ...], bool] = {}  # per list of a system's locations, asked once
 
         def located_holding(node: str) -> bool:
-            """The node is located in the area and holds data under the regime."""
-            countries = self.countries(node)
-            inside = in_area.get(countries)
-            if inside is None:
-                inside = in_area[countries] = any(c in area for c in countries)
+            """The node (not a subject) is located in the area and holds data under the regime."""
+            system = systems.get(node)
+            if system is not None:
+                locations = tuple(system.locations)
+                inside = in_area.get(locations)
+                if inside is None:
+                    inside = in_area[locations] = any(c in area for c in locations)
+            else:
+                inside = organisations[node].country in area
             return inside and bool(self._held_bits(node) & bit)
+
+        def carries(flow: Flow) -> bool:
+            """`_carries(flow, regime)`, with the regime's bits at hand."""
+            ids = personal[flow.id]
+            if not ids:
+                return False
+            if anchor.get(flow.from_, 0) & both:
+                return True
+            at = held.get(flow.from_)
+            return bool(at and any(at.get(e, 0) & both for e in ids))
 
         chains: dict[str, tuple[str | None, int, tuple[str, ...]]] = {}
         queue: deque[str] = deque()
-        for flow in self.inventory.flows.values():
+        for flow in inv.flows.values():
             node = flow.to
             if node in chains or node in subjects:
                 continue
-            if (flow.from_ in subjects and self._carries(flow, regime)) or located_holding(node):
+            if (flow.from_ in subjects and carries(flow)) or located_holding(node):
                 chains[node] = (None, 0, (node,))
                 queue.append(node)
         for node in self._outgoing:  # nodes no flow enters: located in the area, holding its data
             if node not in chains and node not in subjects and located_holding(node):
                 chains[node] = (None, 0, (node,))
                 queue.append(node)
+        outgoing = self._outgoing
         while queue:
             node = queue.popleft()
             _, depth, head = chains[node]
-            for flow in self._outgoing.get(node, ()):
+            for flow in outgoing.get(node, ()):
                 to = flow.to
-                if to in chains or not self._carries(flow, regime):
+                if to in chains or not carries(flow):
                     continue
                 chains[to] = (node, depth + 1, head if len(head) >= PATH_LIMIT else (*head, to))
                 queue.append(to)

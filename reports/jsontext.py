@@ -11,19 +11,25 @@ a key) is the standard encoder's, and tests/test_jsontext.py holds the two toget
 from __future__ import annotations
 
 from json.encoder import encode_basestring  # the C escaper (ensure_ascii=False), when built
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 _INDENT = "  "
 _CONSTANTS: dict[Any, str] = {True: "true", False: "false", None: "null"}
 
 
+Writer = Callable[[Any, list[str], str], None]
+
+
 class Stream:
     """A list written item by item as `iterable` yields them, each item's text joined before the
-    next is made: a large list (the findings) never exists as dicts and small strings all at once."""
+    next is made: a large list (the findings) never exists as dicts and small strings all at once.
+    `write(item, out, newline)` appends an item's text (`write` below by default): a writer of
+    its own for a kind of item must append exactly what `write` would for the item's value."""
 
-    def __init__(self, iterable: Iterable[Any]) -> None:
+    def __init__(self, iterable: Iterable[Any], write: Writer | None = None) -> None:
         self.iterable = iterable
+        self.write = write
 
 
 def dumps(value: Any) -> str:
@@ -132,12 +138,19 @@ def _write_dict(value: dict[Any, Any], out: list[str], newline: str) -> None:
     out.append(newline + "}")
 
 
+def write(value: Any, out: list[str], newline: str) -> None:
+    """Append the text of `value` at the indentation that `newline` (a line break and the
+    indentation of the line `value` starts on) gives."""
+    _write(value, out, newline)
+
+
 def _write_stream(stream: Stream, out: list[str], newline: str) -> None:
     inner = newline + _INDENT
     separator = "[" + inner
+    write_item = stream.write or _write
     for item in stream.iterable:
         pieces = [separator]
-        _write(item, pieces, inner)
+        write_item(item, pieces, inner)
         out.append("".join(pieces))
         separator = "," + inner
     out.append("[]" if separator.startswith("[") else newline + "]")

@@ -9,9 +9,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from json.encoder import encode_basestring  # the C escaper (ensure_ascii=False), when built
 from xml.sax.saxutils import escape, quoteattr
 
 from flowaudit.audits import AuditResult, Severity
+from flowaudit.audits.findings import Finding
 from flowaudit.audits.catalogue import BY_ID
 from flowaudit.reports import jsontext
 from flowaudit.reports.meta import version
@@ -41,7 +43,52 @@ def result_dict(result: AuditResult, inventory_label: str, *, stream: bool = Fal
 
 
 def render_json(result: AuditResult, inventory_label: str) -> str:
-    return jsontext.dumps(result_dict(result, inventory_label, stream=True)) + "\n"
+    data = result_dict(result, inventory_label, stream=True)  # its findings are written below instead
+    data["findings"] = jsontext.Stream(result.findings, _finding_writer())
+    return jsontext.dumps(data) + "\n"
+
+
+def _finding_writer() -> jsontext.Writer:
+    """Writes a `Finding` as `jsontext.write(finding.as_dict(), ...)` would, byte for byte, without
+    making the dict: the parts a rule repeats in every finding (rule, title, severity, legal
+    references, remediation) are written once per render and reused (a 50,000-flow chain has
+    50,000 findings of two rules). tests/test_chain_scale.py holds the two writers together."""
+    heads: dict[tuple[Any, ...], str] = {}
+    middles: dict[tuple[Any, ...], str] = {}
+    text = encode_basestring
+
+    def write(f: Finding, out: list[str], newline: str) -> None:
+        inner = newline + "  "
+        comma = "," + inner
+        head = heads.get((f.rule, f.title, f.severity, newline))
+        if head is None:
+            head = heads[f.rule, f.title, f.severity, newline] = (
+                "{" + inner + '"rule": ' + text(f.rule) + comma + '"title": ' + text(f.title) + comma
+                + '"severity": ' + text(f.severity.value) + comma + '"subject": ')
+        middle = middles.get((f.legal, f.remediation, newline))
+        if middle is None:
+            legal: list[str] = []
+            jsontext.write(list(f.legal), legal, inner)
+            middle = middles[f.legal, f.remediation, newline] = (
+                comma + '"legal": ' + "".join(legal) + comma + '"remediation": ' + text(f.remediation)
+                + comma + '"details": ')
+        deeper = inner + "  "
+        out.append(head + "{" + deeper + '"kind": ' + text(f.subject_kind) + "," + deeper + '"id": '
+                   + text(f.subject_id) + inner + "}" + comma + '"message": ' + text(f.message) + middle)
+        jsontext.write(f.plain_details(), out, inner)
+        out.append(comma + '"waived": ' + ("true" if f.waived else "false"))
+        if f.waiver is not None:
+            out.append(comma + '"waiver": ')
+            jsontext.write(f.waiver.as_dict(), out, inner)
+        if f.waiver_expired is not None:
+            out.append(comma + '"waiver_expired": ')
+            jsontext.write(f.waiver_expired.as_dict(), out, inner)
+        if f.location is not None:
+            out.append(comma + '"location": ')
+            jsontext.write({"file": f.location[0], "line": f.location[1]}, out, inner)
+        out.append(newline + "}")
+
+    return write  # type: ignore[return-value]
 
 
 _SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",

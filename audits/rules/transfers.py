@@ -45,11 +45,19 @@ def choice(ctx: Context, t: Transfer) -> Choice:
 
 def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
     """Why the transfer has no mechanism its regime knows, or one not yet available; None when
-    it has one (whose other defects are the other rules' findings)."""
+    it has one (whose other defects are the other rules' findings). Memoised like `choice`."""
+    memo: dict[int, str | None] = ctx.memo("mechanism_problems", _no_problems)
+    key = id(t)
+    if key in memo:
+        return memo[key]
     c = choice(ctx, t)
-    if c.mechanism is None:
-        return c.problem
-    return regime_condition_problem(ctx.rulebook, t, c.mechanism, ctx.as_of)
+    found = memo[key] = c.problem if c.mechanism is None else \
+        regime_condition_problem(ctx.rulebook, t, c.mechanism, ctx.as_of)
+    return found
+
+
+def _no_problems(ctx: Context) -> dict[int, str | None]:
+    return {}
 
 
 def _art46_tool(ctx: Context, t: Transfer) -> bool:
