@@ -33,7 +33,7 @@ import secrets
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 PARSE_FORMAT = 1  # bump when the meaning or the shape of a cached parse changes
 MAX_BYTES = 1 << 30  # 1 GiB: the whole cache, both kinds of entry
@@ -83,6 +83,13 @@ def _parse_semantics() -> str:
     return digest(str(PARSE_FORMAT), version, yaml.__version__, *sources)
 
 
+class Staged(NamedTuple):
+    """An entry written to `temporary`, to be renamed to `target` (`Cache.commit`) or removed."""
+
+    temporary: Path
+    target: Path
+
+
 class Cache:
     """A cache folder. `Cache.open(directory)` returns None when caching is impossible there."""
 
@@ -127,12 +134,38 @@ class Cache:
         return document if isinstance(document, dict) else None
 
     def put_document(self, key: str, document: dict[str, Any]) -> None:
+        self.commit([self.stage_document(key, document)])
+
+    def stage_document(self, key: str, document: dict[str, Any]) -> Staged | None:
+        """Write the entry for `key` where no reader looks yet, so that the caller can drop the
+        document now and decide later: `commit` puts staged entries in place, `discard` removes
+        them (a temporary file left by a crash is pruned after an hour)."""
         try:
             text = json.dumps({_MARK: PARSE_FORMAT, "key": key, "document": document},
                               separators=(",", ":"))
         except (TypeError, ValueError, RecursionError):  # a value JSON cannot hold: not cached
-            return
-        self._write("parse", key, ".json", text.encode("ascii"))
+            return None
+        return self._stage("parse", key, ".json", text.encode("ascii"))
+
+    def commit(self, staged: Iterable[Staged | None]) -> None:
+        """Put staged entries in place (readers see each whole or not at all)."""
+        for entry in staged:
+            if entry is None:
+                continue
+            try:
+                os.replace(entry.temporary, entry.target)
+            except OSError:  # read-only, full, gone: caching is best effort
+                _remove(str(entry.temporary))
+                self.writable = False
+                continue
+            self.wrote = True
+
+    @staticmethod
+    def discard(staged: Iterable[Staged | None]) -> None:
+        """Remove staged entries that are not to be used."""
+        for entry in staged:
+            if entry is not None:
+                _remove(str(entry.temporary))
 
     # -- opaque results (bytes with a JSON header) ------------------------------------------
 
@@ -187,8 +220,12 @@ class Cache:
                 os.utime(path)
 
     def _write(self, kind: str, key: str, suffix: str, data: bytes) -> None:
+        self.commit([self._stage(kind, key, suffix, data)])
+
+    def _stage(self, kind: str, key: str, suffix: str, data: bytes) -> Staged | None:
+        """`data` in a temporary file beside the entry's place (None when it cannot be written)."""
         if not self.writable:
-            return
+            return None
         target = self._path(kind, key, suffix)
         tmp = target.with_name(f".{target.name}.{secrets.token_hex(6)}.tmp")
         try:
@@ -197,14 +234,13 @@ class Cache:
             try:
                 with os.fdopen(fd, "wb") as handle:
                     handle.write(data)
-                os.replace(tmp, target)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
         except OSError:  # read-only, full, gone: caching is best effort
             self.writable = False
-            return
-        self.wrote = True
+            return None
+        return Staged(tmp, target)
 
     def entries(self) -> Iterable[os.DirEntry[str]]:
         for kind in ("parse", "audit"):

@@ -259,22 +259,45 @@ def _known_keys(model: type, nested: tuple[Any, ...]) -> list[str]:
 
 def build_inventory(sources: list[SourceFile]) -> Inventory:
     """Check shapes, ids and references; raise `InventoryError` listing every problem."""
-    problems: list[Problem] = []
-    inv = Inventory(sources)
-    tables: dict[str, Any] = {
-        "organisations": inv.organisations, "subjects": inv.subjects, "elements": inv.elements,
-        "purposes": inv.purposes, "systems": inv.systems, "flows": inv.flows,
-    }
-    broken_ids: set[str] = set()  # entries that failed shape checks: don't cascade into "unknown id"
-    broken_organisations = False  # nor into "no organisation is self"
-
+    builder = InventoryBuilder()
     for source in sources:
+        builder.add(source)
+    return builder.finish()
+
+
+class InventoryBuilder:
+    """`build_inventory` one file at a time: `add` checks a file's entries (shapes and ids) and
+    keeps them; once it returns, nothing reads that file's parsed document again, so a caller
+    may drop it (at 1,000,000 flows the documents of every file at once would double the peak
+    memory). `finish` checks the references across files and returns the inventory, or raises
+    `InventoryError` listing every problem of every file."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.inventory = inv = Inventory([])
+        self._tables: dict[str, Any] = {
+            "organisations": inv.organisations, "subjects": inv.subjects, "elements": inv.elements,
+            "purposes": inv.purposes, "systems": inv.systems, "flows": inv.flows,
+        }
+        self._broken_ids: set[str] = set()  # entries that failed shape checks: don't cascade into "unknown id"
+        self._broken_organisations = False  # nor into "no organisation is self"
+        self._home: SourceFile | None = None  # the first file with an organisations section
+
+    def add(self, source: SourceFile) -> bool:
+        """Check the entries of `source` and keep them; True when the file's shape is right
+        (every section known, a list, and each entry valid), whatever its ids and references."""
+        inv, problems = self.inventory, self.problems
+        inv.sources.append(source)
+        shape_ok = True
+        if self._home is None and "organisations" in source.document:
+            self._home = source
         for section, raw in source.document.items():
             if section not in SECTIONS:
                 line, col = source.locate((section,))
                 problems.append(Problem(source.display, line, col, str(section),
                                         f"unknown section{suggest(str(section), SECTIONS)}; expected one of: "
                                         + ", ".join(SECTIONS)))
+                shape_ok = False
                 continue
             if raw is None:
                 continue
@@ -282,24 +305,26 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
                 line, col = source.locate((section,))
                 problems.append(Problem(source.display, line, col, section,
                                         f"expected a list of entries, found {_found(raw)}"))
+                shape_ok = False
                 if section == "organisations":
-                    broken_organisations = True
+                    self._broken_organisations = True
                 continue
             try:
                 entries = _ADAPTERS[section].validate_python(raw)
                 valid = list(enumerate(entries))
             except ValidationError as exc:
+                shape_ok = False
                 failed = set()
                 for err in _one_branch(exc.errors(), raw):
                     problems.append(_pydantic_problem(source, section, err, raw))
                     failed.add(err["loc"][0])
-                broken_organisations |= section == "organisations"
+                self._broken_organisations |= section == "organisations"
                 model = SECTIONS[section]
                 valid = []
                 for i, item in enumerate(raw):
                     if i in failed:
                         if isinstance(item, dict) and isinstance(item.get("id"), str):
-                            broken_ids.add(item["id"])
+                            self._broken_ids.add(item["id"])
                         continue
                     valid.append((i, model.model_validate(item)))
             if section == "waivers":
@@ -307,7 +332,7 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
                     inv.waivers.append(waiver)  # type: ignore[arg-type]
                     inv.waiver_origins.append(Origin(source, section, i))
                 continue
-            table = tables[section]
+            table = self._tables[section]
             for i, entry in valid:
                 entry_id = entry.id  # type: ignore[attr-defined]
                 first = inv.origins.get(entry_id)
@@ -321,15 +346,20 @@ def build_inventory(sources: list[SourceFile]) -> Inventory:
                     continue
                 inv.origins[entry_id] = Origin(source, section, i)
                 table[entry_id] = entry
+        return shape_ok
 
-    problems.extend(_check_references(inv, broken_ids, broken_organisations))
-    if problems:
-        raise InventoryError(problems)
-    _apply_defaults(inv)
-    return inv
+    def finish(self) -> Inventory:
+        """The inventory, once every reference resolves; else `InventoryError` with every problem."""
+        inv, problems = self.inventory, self.problems
+        problems.extend(_check_references(inv, self._broken_ids, self._broken_organisations, self._home))
+        if problems:
+            raise InventoryError(problems)
+        _apply_defaults(inv)
+        return inv
 
 
-def _check_references(inv: Inventory, broken: set[str], broken_organisations: bool = False) -> list[Problem]:
+def _check_references(inv: Inventory, broken: set[str], broken_organisations: bool = False,
+                      home: SourceFile | None = None) -> list[Problem]:
     problems: list[Problem] = []
 
     def where(entry_id: str, *path: Any) -> tuple[str, int | None, int | None]:
@@ -367,8 +397,7 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
     selves = [o for o in inv.organisations.values() if o.relation is Relation.SELF]
     if len(selves) != 1 and not broken_organisations:
         if not selves:
-            # point at an organisations section when there is one, else at the first file
-            home = next((s for s in inv.sources if "organisations" in s.document), None)
+            # point at an organisations section when there is one (`home`), else at the first file
             file, line, col = (home.display, *home.locate(("organisations",))) if home else (
                 inv.sources[0].display if inv.sources else "<inventory>", None, None)
             problems.append(Problem(file, line, col, "organisations",
