@@ -78,6 +78,10 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_dept
             items: list[Any] = []
             documents = 0
             root = None
+            # libyaml makes a new object for every scalar; the same ids (elements, purposes,
+            # systems, countries) recur throughout a file, and the checked entries keep them
+            memo: dict[str, str] = {}
+            strings = memo.setdefault
             while True:
                 event: Any = get()
                 if event is None:
@@ -89,6 +93,8 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_dept
                     value = event.value
                     if event.implicit[0] and (not value or value[0] in claimed):
                         value = plain(value)
+                    else:  # a string: one object for each text however often it is written
+                        value = strings(value, value)
                     items.append(value)
                 elif kind is map_start or kind is seq_start:
                     if event.anchor is not None or event.tag is not None:

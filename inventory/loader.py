@@ -462,7 +462,8 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
             if deep is not None:
                 return None, [_deep(display, deep.start_mark)]
             root = yaml.compose(text, Loader=_Loader)
-            source._root = root
+            # the node tree is not kept: `SourceFile.node` composes it again for the rare file that
+            # has a problem to locate (organisations.yaml at 100,000 flows: 12 MB of nodes)
             if root is not None:
                 alias = _aliases(root)
                 if alias is not None:

@@ -37,7 +37,7 @@ from .models import (
 _ADAPTERS = {name: TypeAdapter(list[model]) for name, model in SECTIONS.items()}  # type: ignore[valid-type]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where an entry was written: its file and its position in that file's section list."""
 
@@ -282,6 +282,7 @@ class InventoryBuilder:
         self._broken_ids: set[str] = set()  # entries that failed shape checks: don't cascade into "unknown id"
         self._broken_organisations = False  # nor into "no organisation is self"
         self._home: SourceFile | None = None  # the first file with an organisations section
+        self._fields_sets: dict[frozenset[str], frozenset[str]] = {}  # see `Entry._own_fields_set`
 
     def add(self, source: SourceFile) -> bool:
         """Check the entries of `source` and keep them; True when the file's shape is right
@@ -327,6 +328,10 @@ class InventoryBuilder:
                             self._broken_ids.add(item["id"])
                         continue
                     valid.append((i, model.model_validate(item)))
+            shared = self._fields_sets
+            for _, entry in valid:  # one frozen set for the entries that set the same fields
+                names = frozenset(entry.__pydantic_fields_set__)
+                object.__setattr__(entry, "__pydantic_fields_set__", shared.setdefault(names, names))
             if section == "waivers":
                 for i, waiver in valid:
                     inv.waivers.append(waiver)  # type: ignore[arg-type]
