@@ -38,6 +38,7 @@ def load_inventory(path: str | Path, *, parser: Parser = "auto", cache: Cache | 
                 if cache is not None and shape_ok and not source.cached and source.cache_key is not None:
                     staged.append(cache.stage_document(source.cache_key, source.document))
             source.document = {}
+            source.pack()
         if unreadable:
             raise InventoryError(unreadable)
         inventory = builder.finish()

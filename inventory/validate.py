@@ -11,7 +11,7 @@ import re
 import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -329,9 +329,9 @@ class InventoryBuilder:
                         continue
                     valid.append((i, model.model_validate(item)))
             shared = self._fields_sets
-            for _, entry in valid:  # one frozen set for the entries that set the same fields
-                names = frozenset(entry.__pydantic_fields_set__)
-                object.__setattr__(entry, "__pydantic_fields_set__", shared.setdefault(names, names))
+            for _, checked in valid:  # one frozen set for the entries that set the same fields
+                names = frozenset(cast(Entry, checked).model_fields_set)
+                object.__setattr__(checked, "__pydantic_fields_set__", shared.setdefault(names, names))
             if section == "waivers":
                 for i, waiver in valid:
                     inv.waivers.append(waiver)  # type: ignore[arg-type]
