@@ -462,7 +462,7 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
             return _as_source(source, _share_strings(document))
     if fast is not None and not _needs_pyyaml(text) and _shallow_flow(data):
         try:
-            return _as_source(source, fast.loads(text))
+            return _as_source(source, _share_strings(fast.loads(text)))
         except Exception:  # ryaml's own error types
             # PyYAML, the reference, decides below: it reports the problem with its line and column,
             # or reads what ryaml refused (an integer past 64 bits) as it reads it without ryaml
@@ -484,7 +484,7 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
                     return None, [Problem(display, m.line + 1, m.column + 1, "",
                                           "YAML anchors and aliases (&name, *name, <<) are not allowed in an "
                                           "inventory; write the values out")]
-                document = _Loader(text).construct_document(root)
+                document = _share_strings(_Loader(text).construct_document(root))
             else:
                 document = None
         else:
@@ -496,7 +496,7 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
                 deep = _too_deep(text)
                 if deep is not None:
                     return None, [_deep(display, deep.start_mark)]
-                document = yaml.load(text, Loader=_Loader)
+                document = _share_strings(yaml.load(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         message = " ".join(x for x in (exc.context, exc.problem) if x) or "malformed YAML"
@@ -519,8 +519,10 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
 
 def _share_strings(document: Any) -> Any:
     """`document` with one object for each text however often it occurs, as the fast reader
-    builds it (the JSON decoder makes a new object for every string value, and the checked
-    entries keep them: a third of their memory)."""
+    builds it (the JSON decoder, ryaml and PyYAML's constructor make a new object for every
+    string value, and the checked entries keep them: a third of their memory)."""
+    if type(document) is not dict and type(document) is not list:
+        return document
     memo: dict[str, str] = {}
     strings = memo.setdefault
     pending = [document]
