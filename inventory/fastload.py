@@ -30,6 +30,9 @@ _STR = "tag:yaml.org,2002:str"
 _NULL = "tag:yaml.org,2002:null"
 
 
+_UNSEEN = object()
+
+
 class Unsupported(Exception):
     """This document needs the full loader (which then accepts it or reports the problem)."""
 
@@ -82,6 +85,7 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_dept
             # systems, countries) recur throughout a file, and the checked entries keep them
             memo: dict[str, str] = {}
             strings = memo.setdefault
+            resolved: dict[str, Any] = {}
             while True:
                 event: Any = get()
                 if event is None:
@@ -92,7 +96,12 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_dept
                         raise Unsupported
                     value = event.value
                     if event.implicit[0] and (not value or value[0] in claimed):
-                        value = plain(value)
+                        # resolved once per distinct text: the same dates, versions and keys
+                        # (`name`, `from`, `to`) recur on every entry, and the answer is a scalar
+                        text = value
+                        value = resolved.get(text, _UNSEEN)
+                        if value is _UNSEEN:
+                            value = resolved[text] = plain(text)
                     else:  # a string: one object for each text however often it is written
                         value = strings(value, value)
                     items.append(value)
