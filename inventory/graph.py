@@ -447,6 +447,7 @@ class InventoryView:
         leaving: dict[str, tuple[dict[str, tuple[str, ...]], int]] = {}
         in_area: dict[tuple[str, tuple[str, ...]], bool] = {}
         categories_of: dict[tuple[str, ...], frozenset[Category]] = {}
+        shared_adequacy: dict[tuple[str, tuple[str, ...], frozenset[Category]], tuple[Adequacy, ...]] = {}
         for flow in inv.flows.values():
             found_out = leaving.get(flow.to)
             if found_out is None:
@@ -499,7 +500,11 @@ class InventoryView:
                 categories = categories_of.get(ids)
                 if categories is None:
                     categories = categories_of[ids] = frozenset(e.category for e in elements)
-                adequacy = tuple(self._adequacy(regime, c, importer, categories) for c in destinations)
+                adequacy = shared_adequacy.get((regime, destinations, categories))
+                if adequacy is None:
+                    adequacy = tuple(self._adequacy(regime, c, importer, categories) for c in destinations)
+                    if not any(self._decisions[regime, c] for c in destinations):  # the same for every importer
+                        shared_adequacy[regime, destinations, categories] = adequacy
                 found.setdefault(flow.id, []).append(Transfer(
                     flow=flow, regime=regime, exporter=exporter, importer=importer,
                     origin_countries=origin, destination_countries=destinations, elements=elements,

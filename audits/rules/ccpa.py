@@ -97,8 +97,6 @@ def _disclosures(ctx: Context) -> list[Disclosure]:
     me = view.controller
     out = []
     for flow in inv.flows.values():
-        if not view.carried(flow, REGIME):
-            continue
         recipient = view.operator(flow.to)
         if recipient is None or recipient.id == me.id:
             continue
@@ -106,6 +104,8 @@ def _disclosures(ctx: Context) -> list[Disclosure]:
             source = view.operator(flow.from_)
             if source is None or source.id != me.id:
                 continue  # a recipient's own onward disclosure is not the business's
+        if not view.carried(flow, REGIME):
+            continue
         exempt = flow.consumer_directed or flow.merger
         advertising = tuple(inv.purposes[p] for p in flow.purposes if inv.purposes[p].cross_context_advertising)
         sale = not exempt and flow.consideration and recipient.relation in _THIRD_PARTIES
