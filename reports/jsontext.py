@@ -32,12 +32,14 @@ class Stream:
         self.write = write
 
 
-def dumps(value: Any) -> str:
-    """`json.dumps(value, indent=2, ensure_ascii=False)` for dicts, lists, tuples, strings,
+def dumps(value: Any, end: str = "") -> str:
+    """`json.dumps(value, indent=2, ensure_ascii=False) + end` for dicts, lists, tuples, strings,
     numbers, booleans and None (anything else raises TypeError, as there); a `Stream` is written
-    as the list of what it yields."""
+    as the list of what it yields. (`end` is joined with the rest: adding it afterwards would
+    copy the whole text, 130 MB at 1,000,000 flows.)"""
     out: list[str] = []
     _write(value, out, "\n")
+    out.append(end)
     return "".join(out)
 
 

@@ -45,7 +45,7 @@ def result_dict(result: AuditResult, inventory_label: str, *, stream: bool = Fal
 def render_json(result: AuditResult, inventory_label: str) -> str:
     data = result_dict(result, inventory_label, stream=True)  # its findings are written below instead
     data["findings"] = jsontext.Stream(result.findings, _finding_writer())
-    return jsontext.dumps(data) + "\n"
+    return jsontext.dumps(data, end="\n")
 
 
 def _finding_writer() -> jsontext.Writer:
@@ -164,7 +164,7 @@ def render_sarif(result: AuditResult, inventory_label: str) -> str:
             "properties": {"as_of": result.as_of.isoformat(), "inventory": inventory_label},
         }],
     }
-    return jsontext.dumps(doc) + "\n"
+    return jsontext.dumps(doc, end="\n")
 
 
 def render_junit(result: AuditResult, inventory_label: str) -> str:
