@@ -84,7 +84,7 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
                 _merge(found[key], finding)
             else:
                 found[key] = finding
-    findings = sorted(found.values(), key=lambda f: f.sort_key)
+    findings = [found[key] for key in sorted(found)]  # the keys are the findings' sort keys
     for f in findings:  # once, after merging: every rule's lists stay small (SPEC §5)
         f.details = cap_lists(f.details)
     unused = _apply_waivers(findings, inventory, as_of)
@@ -97,7 +97,8 @@ def run_audit(inventory: Inventory, as_of: dt.date | None = None, *, config: Con
     errors = list(unique.values())
     for f in errors:
         f.location = inventory.location(f.subject_id)
-    findings = sorted(findings + errors, key=lambda f: f.sort_key)
+    if errors:
+        findings = sorted(findings + errors, key=lambda f: f.sort_key)
     return AuditResult(inventory, view, as_of, findings, config, chosen, rulebook, errors, unused)
 
 
@@ -193,6 +194,8 @@ def _merge(kept: Finding, other: Finding) -> None:
 
 def _apply_waivers(findings: list[Finding], inventory: Inventory, as_of: dt.date) -> list[dict[str, Any]]:
     """An active waiver marks its finding waived; an expired one is reported and waives nothing."""
+    if not inventory.waivers:
+        return []
     by_key = {(f.rule, f.subject_id): f for f in findings}
     unused = []
     for index, w in enumerate(inventory.waivers):
