@@ -195,7 +195,7 @@ class Cache:
             line = json.dumps(head, ensure_ascii=True, separators=(",", ":")).encode("ascii") + b"\n"
         except (TypeError, ValueError):
             return
-        self._write(kind, key, ".bin", line + payload)
+        self._write(kind, key, ".bin", line, payload)  # written in turn: no copy of a large payload
 
     # -- storage ----------------------------------------------------------------------------
 
@@ -219,11 +219,12 @@ class Cache:
             with contextlib.suppress(OSError):
                 os.utime(path)
 
-    def _write(self, kind: str, key: str, suffix: str, data: bytes) -> None:
-        self.commit([self._stage(kind, key, suffix, data)])
+    def _write(self, kind: str, key: str, suffix: str, *data: bytes) -> None:
+        self.commit([self._stage(kind, key, suffix, *data)])
 
-    def _stage(self, kind: str, key: str, suffix: str, data: bytes) -> Staged | None:
-        """`data` in a temporary file beside the entry's place (None when it cannot be written)."""
+    def _stage(self, kind: str, key: str, suffix: str, *data: bytes) -> Staged | None:
+        """`data` (its parts in turn) in a temporary file beside the entry's place (None when it
+        cannot be written)."""
         if not self.writable:
             return None
         target = self._path(kind, key, suffix)
@@ -233,7 +234,8 @@ class Cache:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(data)
+                    for part in data:
+                        handle.write(part)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
