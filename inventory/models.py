@@ -339,6 +339,10 @@ class Role(StrEnum):
     PROCESSOR = "processor"
 
 
+_PROCESSOR, _SUB_PROCESSOR = Relation.PROCESSOR, Relation.SUB_PROCESSOR
+_ROLE_PROCESSOR, _ROLE_CONTROLLER = Role.PROCESSOR, Role.CONTROLLER
+
+
 class Frequency(StrEnum):
     CONTINUOUS = "continuous"
     PERIODIC = "periodic"
@@ -458,9 +462,11 @@ class Organisation(Entry):
     @property
     def role(self) -> Role:
         """SPEC §3: processor when the relation is processor or sub-processor, otherwise controller."""
-        if self.relation in (Relation.PROCESSOR, Relation.SUB_PROCESSOR):
-            return Role.PROCESSOR
-        return Role.CONTROLLER
+        relation = self.relation  # compared by identity: asked for every transfer, several times
+        if relation is _PROCESSOR or relation is _SUB_PROCESSOR or (
+                type(relation) is not Relation and relation in (_PROCESSOR, _SUB_PROCESSOR)):
+            return _ROLE_PROCESSOR
+        return _ROLE_CONTROLLER
 
 
 class Subject(Entry):

@@ -75,7 +75,8 @@ def _finding_writer() -> jsontext.Writer:
         deeper = inner + "  "
         out.append(head + "{" + deeper + '"kind": ' + text(f.subject_kind) + "," + deeper + '"id": '
                    + text(f.subject_id) + inner + "}" + comma + '"message": ' + text(f.message) + middle)
-        jsontext.write(f.plain_details(), out, inner)
+        if not _write_details(f.details, out, inner):
+            jsontext.write(f.plain_details(), out, inner)
         out.append(comma + '"waived": ' + ("true" if f.waived else "false"))
         if f.waiver is not None:
             out.append(comma + '"waiver": ')
@@ -89,6 +90,44 @@ def _finding_writer() -> jsontext.Writer:
         out.append(newline + "}")
 
     return write  # type: ignore[return-value]
+
+
+def _write_details(details: dict[Any, Any], out: list[str], newline: str) -> bool:
+    """Append `jsontext.write(plain_details, ...)`'s text for details whose keys are strings and
+    whose values are strings, integers, booleans, None or non-empty lists of strings (a transfer
+    finding's are), straight from the details: `_plain` would only copy them. False, having
+    appended nothing, for any other details (the caller then writes `plain_details()`)."""
+    if not details:
+        return False
+    text = encode_basestring
+    inner = newline + "  "
+    listed = "," + inner + "  "
+    pieces: list[str] = []
+    separator = "{" + inner
+    for key, item in details.items():
+        if type(key) is not str:
+            return False
+        kind = type(item)
+        if kind is str:
+            pieces.append(separator + text(key) + ": " + text(item))
+        elif item is None:
+            pieces.append(separator + text(key) + ": null")
+        elif kind is bool:
+            pieces.append(separator + text(key) + (": true" if item else ": false"))
+        elif kind is int:
+            pieces.append(separator + text(key) + ": " + int.__repr__(item))
+        elif kind is list and item:
+            try:  # the C escaper refuses anything but a string
+                pieces.append(separator + text(key) + ": [" + inner + "  " + listed.join(map(text, item))
+                              + inner + "]")
+            except TypeError:
+                return False
+        else:
+            return False
+        separator = "," + inner
+    pieces.append(newline + "}")
+    out.append("".join(pieces))
+    return True
 
 
 _SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
