@@ -261,8 +261,12 @@ def test_a_process_killed_mid_write_leaves_the_old_file(inv: Path) -> None:
     before = (inv / "flows.yaml").read_bytes()
     proc = _register_process(inv, "--from", "crm", "--to", "de-mailer", "--elements", "email,full-name",
                              "--purposes", "newsletter", env={PAUSE_ENV: "30"})
+
+    def written() -> bool:  # the temporary file exists as soon as it is opened; wait for its text
+        return any(b"crm-to-de-mailer" in tmp.read_bytes() for tmp in inv.glob(".flows.yaml.*.tmp"))
+
     deadline = time.monotonic() + 20
-    while not list(inv.glob(".flows.yaml.*.tmp")):
+    while not written():
         assert proc.poll() is None, proc.communicate()
         assert time.monotonic() < deadline, "the writer never reached its pause"
         time.sleep(0.05)
