@@ -152,6 +152,15 @@ class Finding:
 _AS_IS = frozenset({str, int, float, bool, type(None)})
 
 
+def is_plain(details: dict[Any, Any]) -> bool:
+    """Whether `details` are JSON-ready as they stand (string keys; strings, numbers, booleans,
+    None or lists of strings as values), so that `plain_details()` would only copy them: a
+    writer can then write them straight (a transfer finding's details are such)."""
+    return all(type(key) is str and (type(value) in _AS_IS
+                                     or (type(value) is list and all(type(v) is str for v in value)))
+               for key, value in details.items())
+
+
 def _plain(value: Any) -> Any:
     """JSON-ready, deterministic: sets sorted, dates as ISO strings."""
     kind = type(value)

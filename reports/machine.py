@@ -13,7 +13,7 @@ from json.encoder import encode_basestring  # the C escaper (ensure_ascii=False)
 from xml.sax.saxutils import escape, quoteattr
 
 from flowaudit.audits import AuditResult, Severity
-from flowaudit.audits.findings import Finding
+from flowaudit.audits.findings import Finding, is_plain
 from flowaudit.audits.catalogue import BY_ID
 from flowaudit.reports import jsontext
 from flowaudit.reports.meta import version
@@ -75,8 +75,7 @@ def _finding_writer() -> jsontext.Writer:
         deeper = inner + "  "
         out.append(head + "{" + deeper + '"kind": ' + text(f.subject_kind) + "," + deeper + '"id": '
                    + text(f.subject_id) + inner + "}" + comma + '"message": ' + text(f.message) + middle)
-        if not _write_details(f.details, out, inner):
-            jsontext.write(f.plain_details(), out, inner)
+        jsontext.write(f.details if is_plain(f.details) else f.plain_details(), out, inner)
         out.append(comma + '"waived": ' + ("true" if f.waived else "false"))
         if f.waiver is not None:
             out.append(comma + '"waiver": ')
@@ -90,44 +89,6 @@ def _finding_writer() -> jsontext.Writer:
         out.append(newline + "}")
 
     return write  # type: ignore[return-value]
-
-
-def _write_details(details: dict[Any, Any], out: list[str], newline: str) -> bool:
-    """Append `jsontext.write(plain_details, ...)`'s text for details whose keys are strings and
-    whose values are strings, integers, booleans, None or non-empty lists of strings (a transfer
-    finding's are), straight from the details: `_plain` would only copy them. False, having
-    appended nothing, for any other details (the caller then writes `plain_details()`)."""
-    if not details:
-        return False
-    text = encode_basestring
-    inner = newline + "  "
-    listed = "," + inner + "  "
-    pieces: list[str] = []
-    separator = "{" + inner
-    for key, item in details.items():
-        if type(key) is not str:
-            return False
-        kind = type(item)
-        if kind is str:
-            pieces.append(separator + text(key) + ": " + text(item))
-        elif item is None:
-            pieces.append(separator + text(key) + ": null")
-        elif kind is bool:
-            pieces.append(separator + text(key) + (": true" if item else ": false"))
-        elif kind is int:
-            pieces.append(separator + text(key) + ": " + int.__repr__(item))
-        elif kind is list and item:
-            try:  # the C escaper refuses anything but a string
-                pieces.append(separator + text(key) + ": [" + inner + "  " + listed.join(map(text, item))
-                              + inner + "]")
-            except TypeError:
-                return False
-        else:
-            return False
-        separator = "," + inner
-    pieces.append(newline + "}")
-    out.append("".join(pieces))
-    return True
 
 
 _SARIF_LEVEL = {Severity.CRITICAL: "error", Severity.HIGH: "error", Severity.MEDIUM: "warning",
