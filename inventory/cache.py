@@ -62,10 +62,10 @@ def digest(*parts: bytes | str) -> str:
 
 def _parse_semantics() -> str:
     """What a cached parse depends on besides the file: this package's version and the reader's
-    own source (loader, fast path, this module), so a changed reader never serves old answers."""
+    own source (loader, fast paths, this module), so a changed reader never serves old answers."""
     import yaml
 
-    from . import fastload, loader
+    from . import blockread, fastload, loader
 
     try:
         from importlib import metadata
@@ -74,7 +74,7 @@ def _parse_semantics() -> str:
     except Exception:  # a source tree that was never installed
         version = "0+unknown"
     sources = []
-    for module in (loader, fastload):
+    for module in (loader, fastload, blockread):
         try:
             sources.append(Path(module.__file__ or "").read_bytes())
         except OSError:

@@ -45,17 +45,14 @@ class TooDeep(Exception):
         self.mark = mark
 
 
-def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_depth: int) -> Callable[[str], Any]:
-    """`read(text)` building the document exactly as `loader` (a CSafeLoader subclass with the
-    inventory's resolvers and constructors) would, for a file without tags, anchors or aliases.
-    A collection nested more than `max_depth` levels deep raises `TooDeep` where it opens: the
-    check costs one comparison per collection, so no file needs a separate pass over its events
-    (the builder keeps its own stack, so depth never threatens the interpreter here)."""
-    from yaml._yaml import CParser  # libyaml; the loader falls back to PyYAML's own without it
-
+def scalar_rules(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]) -> tuple[frozenset[str], Callable[[str], Any]]:
+    """How `loader` reads an untagged plain scalar, for a reader that builds documents itself:
+    the first characters some implicit resolver claims (a plain scalar starting with any other
+    character is a string, without a regular expression), and `plain(text)`, the value the
+    loader's own resolvers and constructors give `text`."""
     table = loader.yaml_implicit_resolvers
     if table.get(None) or loader.yaml_path_resolvers:
-        raise TypeError("the fast reader assumes no wildcard or path resolvers")
+        raise TypeError("the fast readers assume no wildcard or path resolvers")
     claimed = frozenset(k for k, resolvers in table.items() if k and resolvers)
     helper = loader("")  # resolves and constructs single scalars; keeps no state between calls
     resolve, constructors = helper.resolve, helper.yaml_constructors
@@ -68,6 +65,18 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_dept
             return None
         return constructors[tag](helper, ScalarNode(tag, value))
 
+    return claimed, plain
+
+
+def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_depth: int) -> Callable[[str], Any]:
+    """`read(text)` building the document exactly as `loader` (a CSafeLoader subclass with the
+    inventory's resolvers and constructors) would, for a file without tags, anchors or aliases.
+    A collection nested more than `max_depth` levels deep raises `TooDeep` where it opens: the
+    check costs one comparison per collection, so no file needs a separate pass over its events
+    (the builder keeps its own stack, so depth never threatens the interpreter here)."""
+    from yaml._yaml import CParser  # libyaml; the loader falls back to PyYAML's own without it
+
+    claimed, plain = scalar_rules(loader)
     scalar, alias = events.ScalarEvent, events.AliasEvent
     map_start, map_end = events.MappingStartEvent, events.MappingEndEvent
     seq_start, seq_end = events.SequenceStartEvent, events.SequenceEndEvent
