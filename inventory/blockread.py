@@ -21,7 +21,7 @@ error itself: a malformed file is always declined, so the errors read as they al
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import yaml
@@ -47,9 +47,9 @@ _SINGLE, _DOUBLE = _SINGLE_CHAR + "*", _DOUBLE_CHAR + "*"
 # A plain scalar in block context ends at `: `, ` #` or the line's end; a `:` inside is text
 _WORD = f"(?:{_chars(':')}|:(?={_ANY}))"
 _PLAIN = f"(?:{_chars(_INDICATORS)}|-(?={_ANY})){_WORD}*(?: +(?!#){_WORD}+)*"
-# In a flow collection a plain scalar also ends at `,[]{}`; `:` `#` in one and quotes or `?` at
-# its start (readings that differ between libyaml versions) are left to the event reader
-_FLOW_WORD = _chars(",[]{}:#")
+# In a flow collection a plain scalar also ends at `,[]{}`, and a `:` before one of `,?[]{}` is an
+# error; `#` is left to the event reader (`a, #b` starts a comment)
+_FLOW_WORD = f"(?:{_chars(',[]{}:#')}|:(?={_chars(',?[]{}#')}))"
 _FLOW_PLAIN = f"(?:{_chars(_INDICATORS)}|-(?={_FLOW_WORD})){_FLOW_WORD}*(?: +{_FLOW_WORD}+)*"
 # libyaml looks for a simple key's `:` at most 1,024 characters on; a key here is far shorter
 _KEY = rf"'({_SINGLE_CHAR}{{0,99}})'|\"({_DOUBLE_CHAR}{{0,99}})\"|([A-Za-z0-9_][A-Za-z0-9_.\-]{{0,99}})"
@@ -60,8 +60,10 @@ _VALUE = re.compile(
     rf" *(?:(?:([\[{{][^#]*[\]}}])|'({_SINGLE})'|\"({_DOUBLE})\"|({_PLAIN}))(?: +{_COMMENT}| *)|{_COMMENT}|)")
 _HEAD = re.compile(rf"( *)(- +)?(?:{_KEY})")  # a line's text before its first `: `
 _LINE = re.compile(rf"( *)(- +|-$)?(?:(?:{_KEY}):(?: +|$))?(.*)")
-_FLOW_TOKEN = re.compile(rf" *(?:([\[\]{{}},])|(:) |'({_SINGLE})'|\"({_DOUBLE})\"|({_FLOW_PLAIN}))")
+_FLOW_TOKEN = re.compile(rf"[ \n]*(?:([\[\]{{}},])|(:) |'({_SINGLE})'|\"({_DOUBLE})\"|({_FLOW_PLAIN}))")
 _FLOW_DEPTH = 16
+# A flow collection left open at a line's end, after `,`, `[` or `{`: it goes on on the next lines
+_OPEN_FLOW = re.compile(r" *[\[{].*[,\[{] *")
 
 _PENDING = object()  # `key:` or `-` with nothing after it: a nested collection or null follows
 _NOKEY = object()
@@ -108,9 +110,12 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
             return scalar(plain_text)
 
         def value_of(text: str) -> Any:
-            """A scalar's value, `(template, flat)` for a flow collection, or `_PENDING`."""
+            """A scalar's value, `(template, flat)` for a flow collection (`(None, text)` for one
+            that goes on on the next lines), or `_PENDING`."""
             m = _VALUE.fullmatch(text)
             if m is None:
+                if _OPEN_FLOW.fullmatch(text):
+                    return None, text
                 raise Unsupported
             flow, single, double, plain_text = m.groups()
             if flow is not None:
@@ -172,6 +177,27 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                     raise Unsupported
                 at += 1
 
+        def continued(first: str, indent: int, lines: Iterator[str]) -> tuple[Any, bool]:
+            """The flow collection that `first` opens, read on to its end from `lines`: each line
+            indented past `indent`, each but the last ending in `,`, `[` or `{`. Lines are joined
+            by a line break, which the flow tokens read as a space and no scalar may contain (a
+            key and its `: ` stay on one line; a quoted scalar on several is left to libyaml)."""
+            parts = [first.rstrip(" ")]
+            while True:
+                line = next(lines, None)
+                if line is None:
+                    raise Unsupported
+                body = line.strip(" ")
+                if len(line) - len(line.lstrip(" ")) <= indent or not body or body[0] == "#":
+                    raise Unsupported
+                parts.append(body)
+                if body[-1] not in ",[{":
+                    break
+            value = value_of("\n".join(parts))
+            if type(value) is not tuple or value[0] is None:
+                raise Unsupported
+            return value
+
         def line_of(line: str) -> tuple[int, int, Any, Any]:
             """(indent, the column after `- ` or -1, the key or _NOKEY, the value), or _SKIP."""
             m = _LINE.fullmatch(line)
@@ -198,14 +224,15 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
 
         heads: dict[str, tuple[int, int, Any] | None] = {}
         values: dict[str, Any] = {}
-        lines: dict[str, tuple[int, int, Any, Any]] = {}
+        wholes: dict[str, tuple[int, int, Any, Any]] = {}
         # the open collections below the current one; the document itself fills the pending
         # slot of `holder`, at column -1
         holder: list[Any] = [None]
         stack: list[tuple[Any, int, bool]] = []
         cur: Any = holder
         ci, is_map, pending, pending_key = -1, False, True, None
-        for line in text.split("\n"):
+        lines = iter(text.split("\n"))
+        for line in lines:
             head, sep, rest = line.partition(": ")
             entry = None
             if sep:
@@ -218,14 +245,16 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                 if value is _NOKEY:
                     value = values[rest] = value_of(rest)
             else:
-                whole = lines.get(line)
+                whole = wholes.get(line)
                 if whole is None:
-                    whole = lines[line] = line_of(line)
+                    whole = wholes[line] = line_of(line)
                 if whole is _SKIP:
                     continue
                 i, j, key, value = whole
             if type(value) is tuple:
                 template, flat = value
+                if template is None:  # read on: the flow collection is indented past its block
+                    template, flat = continued(flat, i if key is _NOKEY else max(i, j), lines)
                 value = template.copy() if flat else _fresh(template)
             if pending:  # the previous line left a slot: a collection opens here, or it stays null
                 pending = False
