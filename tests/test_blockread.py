@@ -152,13 +152,16 @@ DAMAGE = list(" \t\n-:#[]{},'\"&*!|>?%@`.~0aZ\\\ré")
 def damaged(draw: st.DrawFn) -> str:
     text = draw(st.sampled_from(sources()))
     for _ in range(draw(st.integers(1, 3))):
-        how = draw(st.sampled_from(["insert", "delete", "replace", "indent"]))
-        if how == "indent":  # a line moved left or right
+        how = draw(st.sampled_from(["insert", "delete", "replace", "indent", "repeat"]))
+        if how in ("indent", "repeat"):  # a line moved left or right, or written again further on
             lines = text.split("\n")
             at = draw(st.integers(0, len(lines) - 1))
-            shift = draw(st.sampled_from([-4, -2, -1, 1, 2, 4]))
-            body = lines[at].lstrip(" ")
-            lines[at] = " " * max(0, len(lines[at]) - len(body) + shift) + body
+            if how == "repeat":
+                lines.insert(draw(st.integers(at, min(at + 6, len(lines)))), lines[at])
+            else:
+                shift = draw(st.sampled_from([-4, -2, -1, 1, 2, 4]))
+                body = lines[at].lstrip(" ")
+                lines[at] = " " * max(0, len(lines[at]) - len(body) + shift) + body
             text = "\n".join(lines)
             continue
         at = draw(st.integers(0, len(text)))
