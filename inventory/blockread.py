@@ -234,7 +234,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
         lines = iter(text.split("\n"))
         for line in lines:
             head, sep, rest = line.partition(": ")
-            entry = None
+            entry: Any = None
             if sep:
                 entry = heads.get(head, _SKIP)
                 if entry is _SKIP:  # not seen yet
