@@ -11,11 +11,11 @@ from pathlib import Path
 
 import click
 
-from flowaudit.audits import Config, Severity, load_config
+from flowaudit.audits import AuditResult, Config, Severity, load_config
 from flowaudit.inventory import Cache, FlowauditError
 
-from .cliutil import (DATE, SEVERITY_CHOICE, atomic_write, cache_choice, cache_option, guard, parser_choice, split_ids,
-                      tune_process)
+from .cliutil import (DATE, SEVERITY_CHOICE, atomic_write, cache_choice, cache_option, finish, guard, parser_choice,
+                      split_ids, tune_process)
 
 # The names command modules used before they moved to `cliutil` (import them from there).
 _guard, _split, _atomic_write = guard, split_ids, atomic_write
@@ -104,38 +104,43 @@ def audit(path: Path, as_of: dt.date | None, fmt: str, output: Path | None, fail
     key = audit_cache.output_key(path, config=config, as_of=as_of, fmt=fmt, label=label, mode=mode,
                                  **selection) if cache else None
     hit = audit_cache.cached_output(cache, key) if cache and key else None
+    result = None
     if hit is not None:  # nothing the audit reads has changed: the bytes the last run wrote
         payload, unwaived = hit[0], list(hit[1])
     else:
-        text, unwaived = _audit_text(path, as_of, config, selection, fmt, label, width, cache)
-        payload = text.encode("utf-8")
-        del text  # one copy of the output at a time (173 MB of JSON at 1,000,000 flows)
+        payload, unwaived, result = _audit_output(path, as_of, config, selection, fmt, label, width, cache)
         if cache and key:
             audit_cache.store_output(cache, key, payload, unwaived)
     if output:
         atomic_write(output, payload)
     else:
         click.echo(payload.decode("utf-8"), nl=False)
-    sys.exit(1 if audit_cache.failing(unwaived, threshold) else 0)
+    del payload
+    finish(1 if audit_cache.failing(unwaived, threshold) else 0, result)
 
 
-def _audit_text(path: Path, as_of: dt.date, config: Config, selection: dict[str, list[str]], fmt: str, label: str,
-                width: int, cache: Cache | None) -> tuple[str, list[str]]:
-    """The audit's output in `fmt` (`width` > 0: the table for a terminal) and the severities of
-    its unwaived findings."""
+def _audit_output(path: Path, as_of: dt.date, config: Config, selection: dict[str, list[str]], fmt: str,
+                  label: str, width: int, cache: Cache | None) -> tuple[bytes, list[str], AuditResult]:
+    """The audit's output in `fmt` (`width` > 0: the table for a terminal) as UTF-8, the
+    severities of its unwaived findings and the result (which `finish` need not free)."""
     from flowaudit.api import audit as run
-    from flowaudit.reports.machine import RENDERERS
+    from flowaudit.reports.machine import ENCODED_RENDERERS, RENDERERS
     from flowaudit.reports.text import render_lines, render_text
 
     result = run(path, as_of, config=config, parser=parser_choice(), cache=cache,
                  rules=selection["rules"], skip=selection["skip"], regimes=selection["regimes"])
+    unwaived = [f.severity.value for f in result.findings if not f.waived]
+    if fmt in ENCODED_RENDERERS and not width:  # no whole text before its bytes (68 MB of JSON, a 50,000-flow chain)
+        return ENCODED_RENDERERS[fmt](result, label), unwaived, result
     if width:
         text = render_text(result, label, color=True, width=width)
     elif fmt == "text":
         text = render_lines(result, label)
     else:
         text = RENDERERS[fmt](result, label)
-    return text, [f.severity.value for f in result.findings if not f.waived]
+    payload = text.encode("utf-8")
+    del text  # one copy of the output at a time (173 MB of JSON at 1,000,000 flows)
+    return payload, unwaived, result
 
 
 from flowaudit.observe_cmd import logs_options  # noqa: E402 - after the group's helpers

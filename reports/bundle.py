@@ -35,7 +35,7 @@ from flowaudit.inventory import FlowauditError
 from .diagram import NO_DOT, Diagram, dot_available, placeholder_svg, render_source, strip_prolog
 from .excel import write_xlsx
 from .html import render_html
-from .machine import render_json
+from .machine import render_json_bytes
 from .records import ReportData
 
 Progress = Callable[[str], None]
@@ -50,7 +50,7 @@ class _Run:
 
 
 def _findings_json(run: _Run, path: Path) -> None:
-    path.write_text(render_json(run.data.result, run.data.label), encoding="utf-8")
+    path.write_bytes(render_json_bytes(run.data.result, run.data.label))
 
 
 def _dataflow_svg(run: _Run, path: Path) -> None:

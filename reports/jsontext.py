@@ -43,6 +43,19 @@ def dumps(value: Any, end: str = "") -> str:
     return "".join(out)
 
 
+def dumpb(value: Any, end: str = "") -> bytes:
+    """`dumps(value, end).encode("utf-8")`, encoded piece by piece (a `Stream`'s item at a time):
+    the whole text never exists as one `str`, which one non-ASCII character (a `→` in a message)
+    makes two or four bytes a character, and is not encoded again as a whole (a 50,000-flow
+    chain's findings: 68 MB of UTF-8 that were 136 MB of text first)."""
+    out: list[Any] = []
+    _write(value, out, "\n")
+    out.append(end)
+    for i, piece in enumerate(out):  # each piece freed as its bytes replace it
+        out[i] = piece.encode("utf-8")
+    return b"".join(out)
+
+
 def _float(value: float) -> str:
     if value != value:
         return "NaN"

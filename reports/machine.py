@@ -43,9 +43,18 @@ def result_dict(result: AuditResult, inventory_label: str, *, stream: bool = Fal
 
 
 def render_json(result: AuditResult, inventory_label: str) -> str:
+    return jsontext.dumps(_json_document(result, inventory_label), end="\n")
+
+
+def render_json_bytes(result: AuditResult, inventory_label: str) -> bytes:
+    """`render_json(...).encode("utf-8")`, without the whole text as one string first."""
+    return jsontext.dumpb(_json_document(result, inventory_label), end="\n")
+
+
+def _json_document(result: AuditResult, inventory_label: str) -> dict[str, Any]:
     data = result_dict(result, inventory_label, stream=True)  # its findings are written below instead
     data["findings"] = jsontext.Stream(result.findings, _finding_writer())
-    return jsontext.dumps(data, end="\n")
+    return data
 
 
 def _finding_writer() -> jsontext.Writer:
@@ -202,6 +211,8 @@ def render_junit(result: AuditResult, inventory_label: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Formats that a renderer writes straight as UTF-8 (the rest: `RENDERERS[fmt](...).encode()`).
+ENCODED_RENDERERS: dict[str, Callable[[AuditResult, str], bytes]] = {"json": render_json_bytes}
 RENDERERS: dict[str, Callable[[AuditResult, str], str]] = {
     "json": render_json,
     "sarif": render_sarif,

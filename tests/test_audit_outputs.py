@@ -453,3 +453,25 @@ def test_terminal_table_follows_the_terminal_width(width: int) -> None:
     for f in result.findings:  # each id whole on one line, where it fits a third of the terminal
         if len(f.subject_id) <= width // 3:
             assert re.search(rf"[│┃] {re.escape(f.subject_id)}\s*[│┃]", text), f.subject_id
+
+
+# --- the executable ends without freeing the audit (cliutil.finish) ---------------------------
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "text"])
+def test_the_executable_writes_its_whole_output_before_it_ends(fmt: str, in_root: Path, tmp_path: Path) -> None:
+    """`flowaudit audit` ends by os._exit, skipping the deallocation of the audit: its stdout and
+    its -o file are whole, its exit status is the one the in-process command gives, and nothing
+    else of the process is lost (the same bytes as CliRunner's run)."""
+    import subprocess
+    import sys
+
+    args = ["audit", "tests/fixtures/golden/mixed", "--format", fmt, "--as-of", AS_OF, "--no-cache"]
+    code, expected, _ = run(*args)
+    assert code == 1  # the fixture has findings at or above high
+    piped = subprocess.run([sys.executable, "-m", "flowaudit", *args], capture_output=True, check=False)
+    assert (piped.returncode, piped.stdout.decode("utf-8")) == (1, expected)
+    out = tmp_path / "out"
+    written = subprocess.run([sys.executable, "-m", "flowaudit", *args, "-o", str(out), "--fail-on", "critical"],
+                             capture_output=True, check=False)
+    clean = run(*args, "--fail-on", "critical")[0]
+    assert (written.returncode, out.read_text(encoding="utf-8")) == (clean, expected)

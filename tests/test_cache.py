@@ -71,7 +71,7 @@ def test_warm_output_is_the_cold_output_byte_for_byte(fmt: str, monkeypatch: pyt
     cold = audit(EXAMPLE, fmt)
     assert entries("audit") and entries("parse")
     # the warm run is served from the cache: the audit itself must not run
-    monkeypatch.setattr("flowaudit.cli._audit_text", lambda *a, **k: pytest.fail("the audit ran again"))
+    monkeypatch.setattr("flowaudit.cli._audit_output", lambda *a, **k: pytest.fail("the audit ran again"))
     warm = audit(EXAMPLE, fmt)
     assert warm == cold
     monkeypatch.undo()

@@ -20,7 +20,9 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=5) | st.di
 @settings(max_examples=300, deadline=None)
 @given(values)
 def test_same_bytes_as_the_standard_encoder(value: object) -> None:
-    assert jsontext.dumps(value) == json.dumps(value, indent=2, ensure_ascii=False)
+    expected = json.dumps(value, indent=2, ensure_ascii=False)
+    assert jsontext.dumps(value) == expected
+    assert jsontext.dumpb(value, end="\n") == (expected + "\n").encode("utf-8")
 
 
 @pytest.mark.parametrize("value", [
@@ -42,5 +44,7 @@ def test_nan_and_unknown_types() -> None:
 @pytest.mark.parametrize("items", [[], [{"a": 1}], [{"a": [1, "x"]}, "s", [], {}]])
 def test_a_stream_is_written_as_its_list(items: list[object]) -> None:
     value = {"before": 1, "findings": jsontext.Stream(iter(items)), "after": []}
-    assert jsontext.dumps(value) == json.dumps({"before": 1, "findings": items, "after": []}, indent=2,
-                                               ensure_ascii=False)
+    expected = json.dumps({"before": 1, "findings": items, "after": []}, indent=2, ensure_ascii=False)
+    assert jsontext.dumps(value) == expected
+    value["findings"] = jsontext.Stream(iter(items))
+    assert jsontext.dumpb(value) == expected.encode("utf-8")
