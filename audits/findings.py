@@ -88,7 +88,7 @@ def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[
         if kind is str or value is None or kind is bool or kind is int:  # most values: as they are
             out[key] = value
             continue
-        if kind is list and len(value) <= limit and all(type(v) is str for v in value):  # ids, countries
+        if kind is list and len(value) <= limit and _only_strings(value):  # ids, countries
             out[key] = value[:]
             continue
         if isinstance(value, (set, frozenset)):
@@ -150,15 +150,20 @@ class Finding:
 
 
 _AS_IS = frozenset({str, int, float, bool, type(None)})
+_STR = frozenset({str})
+
+
+def _only_strings(items: list[Any] | tuple[Any, ...]) -> bool:
+    """Every item is a `str` (not a subclass): the types gathered at C speed, not a generator."""
+    return _STR.issuperset(map(type, items))
 
 
 def is_plain(details: dict[Any, Any]) -> bool:
     """Whether `details` are JSON-ready as they stand (string keys; strings, numbers, booleans,
     None or lists of strings as values), so that `plain_details()` would only copy them: a
     writer can then write them straight (a transfer finding's details are such)."""
-    return all(type(key) is str and (type(value) in _AS_IS
-                                     or (type(value) is list and all(type(v) is str for v in value)))
-               for key, value in details.items())
+    return _STR.issuperset(map(type, details)) and all(
+        type(value) in _AS_IS or (type(value) is list and _only_strings(value)) for value in details.values())
 
 
 def _plain(value: Any) -> Any:
@@ -166,7 +171,7 @@ def _plain(value: Any) -> Any:
     kind = type(value)
     if kind in _AS_IS:  # most values: no copy, no chain of isinstance checks
         return value
-    if (kind is list or kind is tuple) and all(type(v) is str for v in value):
+    if (kind is list or kind is tuple) and _only_strings(value):
         return list(value)
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}

@@ -28,6 +28,8 @@ from flowaudit.inventory.models import Category, Mechanism, Organisation, Role, 
 if TYPE_CHECKING:
     from flowaudit.inventory.graph import Transfer
 
+    from .mechanisms import Choice
+
 
 def _rulebook_dir() -> Path:
     """The rulebook shipped inside this package (`flowaudit.data`, the repository's `data/`),
@@ -390,12 +392,13 @@ class Rulebook:
     def scc_module(self, exporter: Role, importer: Role) -> str:
         return self.scc_modules[(exporter, importer)]
 
-    def counted_mechanism(self, transfer: Transfer) -> Mechanism | None:
+    def choose_mechanism(self, transfer: Transfer) -> Choice:
         """The mechanism that counts for a restricted transfer under its regime (the strongest
-        valid one among those the flow declares and the regime recognises; `audits.mechanisms`)."""
+        valid one among those the flow declares and the regime recognises; `audits.mechanisms`),
+        with why it does not count when none does."""
         from .mechanisms import choose
 
-        return choose(self, transfer).mechanism
+        return choose(self, transfer)
 
 
 def _read(path: Path) -> dict:

@@ -64,7 +64,14 @@ class Jurisdictions(Protocol):
 
     def adequacy(self, regime: str, country: str, as_of: dt.date) -> list[Any]: ...
 
-    def counted_mechanism(self, transfer: Transfer) -> Mechanism | None: ...
+    def choose_mechanism(self, transfer: Transfer) -> ChosenMechanism: ...
+
+
+class ChosenMechanism(Protocol):
+    """The law's answer for one transfer (`audits.mechanisms.Choice`): the mechanism that counts."""
+
+    @property
+    def mechanism(self) -> Mechanism | None: ...
 
 
 @dataclass(frozen=True)
@@ -78,9 +85,6 @@ class Adequacy:
     @property
     def adequate(self) -> bool:
         return self.decision is not None
-
-
-_UNSET: Any = object()
 
 
 @dataclass(eq=False, slots=True)
@@ -104,7 +108,7 @@ class Transfer:
     # kept by a caller does not keep a whole view alive; it keeps the law and the date it needs.
     _law: Any = field(default=None, repr=False)
     _as_of: dt.date | None = field(default=None, repr=False)
-    _mechanism: Any = field(default=_UNSET, init=False, repr=False)
+    _choice: Any = field(default=None, init=False, repr=False)
     _adequate: bool | None = field(default=None, init=False, repr=False)
 
     @property
@@ -113,14 +117,20 @@ class Transfer:
         return self.flow.transfer.mechanisms if self.flow.transfer else ()
 
     @property
-    def mechanism(self) -> Mechanism | None:
-        """The declared mechanism that counts under this transfer's regime: the law decides
-        (`Jurisdictions.counted_mechanism`: the strongest valid one the regime recognises)."""
-        found = self._mechanism
-        if found is _UNSET:
+    def choice(self) -> ChosenMechanism:
+        """The law's choice among the declared mechanisms (`Jurisdictions.choose_mechanism`: the
+        strongest valid one the regime recognises, or why none counts), made once: every
+        transfer rule asks it, most of them more than once."""
+        found = self._choice
+        if found is None:
             assert self._law is not None
-            found = self._mechanism = self._law.counted_mechanism(self)
+            found = self._choice = self._law.choose_mechanism(self)
         return found  # type: ignore[no-any-return]
+
+    @property
+    def mechanism(self) -> Mechanism | None:
+        """The declared mechanism that counts under this transfer's regime (see `choice`)."""
+        return self.choice.mechanism
 
     @property
     def as_of(self) -> dt.date:
@@ -196,22 +206,34 @@ class InventoryView:
 
     def operator(self, node: str) -> Organisation | None:
         """Who holds data at a node: a system's operator, an organisation itself; None for subjects."""
+        return self._operators.get(node)
+
+    @cached_property
+    def _operators(self) -> dict[str, Organisation]:
+        """Per system and organisation, `operator` (ids are unique across the inventory): asked
+        for both ends of every flow by most questions, so looked up once, not twice."""
         inv = self.inventory
-        system = inv.systems.get(node)
-        if system is not None:
-            return inv.organisations[system.operator]
-        return inv.organisations.get(node)
+        organisations = inv.organisations
+        found = dict(organisations)
+        for system_id, system in inv.systems.items():
+            found[system_id] = organisations[system.operator]
+        return found
 
     def countries(self, node: str) -> tuple[str, ...]:
         """Where data at a node is: a system's locations, an organisation's country, subjects' locations."""
+        found = self._countries.get(node)
+        if found is None:
+            return tuple(self.inventory.subjects[node].locations)
+        return found
+
+    @cached_property
+    def _countries(self) -> dict[str, tuple[str, ...]]:
+        """Per system and organisation, `countries` (one tuple each, shared by every question)."""
         inv = self.inventory
-        system = inv.systems.get(node)
-        if system is not None:
-            return tuple(system.locations)
-        org = inv.organisations.get(node)
-        if org is not None:
-            return (org.country,)
-        return tuple(inv.subjects[node].locations)
+        found: dict[str, tuple[str, ...]] = {org_id: (org.country,) for org_id, org in inv.organisations.items()}
+        for system_id, system in inv.systems.items():
+            found[system_id] = tuple(system.locations)
+        return found
 
     def is_subject(self, node: str) -> bool:
         return node in self.inventory.subjects
@@ -434,12 +456,13 @@ class InventoryView:
     def parties(self, flow: Flow) -> tuple[Organisation | None, Organisation | None, bool]:
         """(exporter, importer, via_collection). Collection from subjects has no exporter, except
         collection into a processor's system, which is a disclosure by the controller (SPEC §3)."""
-        importer = self.operator(flow.to)
-        if self.is_subject(flow.from_):
+        operators = self._operators
+        importer = operators.get(flow.to)
+        if flow.from_ in self.inventory.subjects:
             if importer is not None and importer.role is Role.PROCESSOR:
                 return self.controller, importer, True
             return None, importer, False
-        return self.operator(flow.from_), importer, False
+        return operators.get(flow.from_), importer, False
 
     @cached_property
     def _transfers(self) -> dict[str, list[Transfer]]:
@@ -680,8 +703,13 @@ class InventoryView:
         return {p: frozenset(r) for p, r in found.items()}
 
     def collection_flows(self) -> Iterator[Flow]:
+        """The flows from data subjects (collection), in inventory order."""
+        return iter(self._collection_flows)
+
+    @cached_property
+    def _collection_flows(self) -> tuple[Flow, ...]:
         subjects = self.inventory.subjects
-        return (f for f in self.inventory.flows.values() if f.from_ in subjects)
+        return tuple(f for f in self.inventory.flows.values() if f.from_ in subjects)
 
     @cached_property
     def collected_for(self) -> dict[str, frozenset[str]]:

@@ -7,7 +7,6 @@ keeps one finding per rule and flow, with the regimes concerned in its details.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 from flowaudit.inventory.anonymity import QUASI_IDENTIFIERS_SINGLING_OUT, identifiers_in_clear
 from flowaudit.inventory.graph import Transfer
@@ -16,7 +15,7 @@ from flowaudit.inventory.models import Flow, Mechanism, Role, TiaOutcome
 from .. import selectors
 from ..rule import Context, rule, selector
 from ..findings import Hit, Severity, hit
-from ..mechanisms import Choice, choose, regime_condition_problem
+from ..mechanisms import Choice, regime_condition_problem
 
 
 @selector("every restricted transfer (one per flow and regime) under a regime with a Chapter V (GDPR, UK GDPR)")
@@ -29,18 +28,10 @@ def _chapter_v_transfers(ctx: Context) -> list[Transfer]:
     return [t for t in ctx.view.transfers() if t.regime in chapter_v]
 
 
-def _no_choices(ctx: Context) -> dict[int, Choice]:
-    return {}
-
-
 def choice(ctx: Context, t: Transfer) -> Choice:
-    """The mechanism that counts for the transfer under its regime (memoised on the context).
-    The rules read the mechanism from here, not from `t.mechanism`: the law decides it once."""
-    memo: dict[int, Choice] = ctx.memo("transfer_choices", _no_choices)
-    found = memo.get(id(t))
-    if found is None:
-        found = memo[id(t)] = choose(ctx.rulebook, t)
-    return found
+    """The mechanism that counts for the transfer under its regime, and whether it is valid:
+    the law (the audit's rulebook, which built the view) decides it once per transfer."""
+    return t.choice  # type: ignore[return-value]
 
 
 def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
@@ -137,25 +128,30 @@ def adequacy_does_not_apply(ctx: Context, t: Transfer) -> Hit | None:
                **_details(t, reasons=reasons))
 
 
-def _flows_with(ctx: Context, kinds: Iterable[str] = (), mechanisms: Iterable[Mechanism] = ()) -> list[Flow]:
-    wanted_kinds, wanted = set(kinds), set(mechanisms)
-    book = ctx.rulebook.mechanisms
-    out = []
+def _flows_by_mechanism(ctx: Context) -> dict[Mechanism, list[Flow]]:
+    """Per mechanism, the flows whose `transfer:` block names it, in inventory order: one pass
+    over the flows for every selector that asks (memoised on the context)."""
+    found: dict[Mechanism, list[Flow]] = {}
     for flow in ctx.inventory.flows.values():
-        declared = flow.transfer.mechanisms if flow.transfer else ()
-        if any(m in wanted or book[m].kind in wanted_kinds for m in declared):
-            out.append(flow)
-    return out
+        terms = flow.transfer
+        if terms is not None:
+            for m in terms.mechanisms:
+                found.setdefault(m, []).append(flow)
+    return found
+
+
+def _flows_with(ctx: Context, mechanism: Mechanism) -> list[Flow]:
+    return ctx.memo("flows_by_mechanism", _flows_by_mechanism).get(mechanism, [])
 
 
 @selector("every flow whose `transfer:` block names `scc`")
 def scc_flows(ctx: Context) -> list[Flow]:
-    return _flows_with(ctx, mechanisms=[Mechanism.SCC])
+    return _flows_with(ctx, Mechanism.SCC)
 
 
 @selector("every flow whose `transfer:` block names `bcr`")
 def bcr_flows(ctx: Context) -> list[Flow]:
-    return _flows_with(ctx, mechanisms=[Mechanism.BCR])
+    return _flows_with(ctx, Mechanism.BCR)
 
 
 @rule("TRF-003", title="SCCs use the module that matches the parties' roles", severity=Severity.MEDIUM,
