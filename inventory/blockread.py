@@ -65,9 +65,16 @@ _FLOW_DEPTH = 16
 # A flow collection left open at a line's end, after `,`, `[` or `{`: it goes on on the next lines
 _OPEN_FLOW = re.compile(r" *[\[{].*[,\[{] *")
 
+# Plain words, a list of flow plain scalars: most values, matched without the full expressions
+_WORDS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@/()+-]*(?: [A-Za-z0-9._@/()+-]+)*").fullmatch
+_WORD_LIST = re.compile(rf"\[({_FLOW_PLAIN}(?:, {_FLOW_PLAIN})*)\]")
+
 _PENDING = object()  # `key:` or `-` with nothing after it: a nested collection or null follows
+_FLOW = object()  # a flow collection (its template is kept apart)
+_OPEN = object()  # a flow collection that goes on on the next lines
+_UNSEEN = object()
 _NOKEY = object()
-_SKIP = (0, 0, None, None)  # a blank or comment line
+_SKIP = (None, 0, 0, None, "")  # a blank or comment line
 
 
 def _fresh(template: Any) -> Any:
@@ -96,8 +103,8 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
         def scalar(text: str) -> Any:
             if text[0] not in claimed:
                 return strings(text, text)
-            value = resolved.get(text, _PENDING)
-            if value is _PENDING:
+            value = resolved.get(text, _UNSEEN)
+            if value is _UNSEEN:
                 value = resolved[text] = plain(text)
             return value
 
@@ -110,23 +117,29 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
             return scalar(plain_text)
 
         def value_of(text: str) -> Any:
-            """A scalar's value, `(template, flat)` for a flow collection (`(None, text)` for one
-            that goes on on the next lines), or `_PENDING`."""
+            """What follows `key: ` or `- `: a scalar's value, `_PENDING` (nothing), `_FLOW` for a
+            flow collection (its template put in `flows[text]`), `_OPEN` for one that goes on on
+            the next lines."""
+            if _WORDS(text):  # the common value, found without the full expression
+                return scalar(text)
             m = _VALUE.fullmatch(text)
             if m is None:
                 if _OPEN_FLOW.fullmatch(text):
-                    return None, text
+                    return _OPEN
                 raise Unsupported
             flow, single, double, plain_text = m.groups()
             if flow is not None:
-                template = flow_of(flow)
-                return template, all(type(x) is not list and type(x) is not dict
-                                     for x in (template.values() if type(template) is dict else template))
+                flows[text] = flow_of(flow)
+                return _FLOW
             if single is None and double is None and plain_text is None:
                 return _PENDING
             return scalar_of(single, double, plain_text)
 
-        def flow_of(text: str) -> Any:
+        def flow_of(text: str) -> tuple[Any, bool]:
+            """A flow collection's template, and whether it holds scalars only."""
+            m = _WORD_LIST.fullmatch(text)
+            if m is not None:  # `[a, b c, d]`, the common case: plain scalars hold no `,`
+                return [scalar(word) for word in m.group(1).split(", ")], True
             tokens: list[tuple[str, Any]] = []
             match, pos, end = _FLOW_TOKEN.match, 0, len(text)
             while pos < end:
@@ -148,7 +161,8 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
             value, at = node(tokens, 0, 0)
             if at != len(tokens) - 1:
                 raise Unsupported
-            return value
+            inner = value.values() if type(value) is dict else value
+            return value, all(type(x) is not list and type(x) is not dict for x in inner)
 
         def node(tokens: list[tuple[str, Any]], at: int, depth: int) -> tuple[Any, int]:
             kind, value = tokens[at]
@@ -177,11 +191,12 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                     raise Unsupported
                 at += 1
 
-        def continued(first: str, indent: int, lines: Iterator[str]) -> tuple[Any, bool]:
-            """The flow collection that `first` opens, read on to its end from `lines`: each line
-            indented past `indent`, each but the last ending in `,`, `[` or `{`. Lines are joined
-            by a line break, which the flow tokens read as a space and no scalar may contain (a
-            key and its `: ` stay on one line; a quoted scalar on several is left to libyaml)."""
+        def continued(first: str, indent: int, lines: Iterator[str]) -> str:
+            """The flow collection that `first` opens, read on to its end from `lines` (each line
+            indented past `indent`, each but the last ending in `,`, `[` or `{`): its text, a key
+            of `flows`. Lines are joined by a line break, which the flow tokens read as a space
+            and no scalar may hold (a key and its `: ` stay on one line; a quoted scalar on
+            several is left to libyaml)."""
             parts = [first.rstrip(" ")]
             while True:
                 line = next(lines, None)
@@ -193,13 +208,14 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                 parts.append(body)
                 if body[-1] not in ",[{":
                     break
-            value = value_of("\n".join(parts))
-            if type(value) is not tuple or value[0] is None:
+            text = "\n".join(parts)
+            if value_of(text) is not _FLOW:
                 raise Unsupported
-            return value
+            return text
 
-        def line_of(line: str) -> tuple[int, int, Any, Any]:
-            """(indent, the column after `- ` or -1, the key or _NOKEY, the value), or _SKIP."""
+        def line_of(line: str) -> tuple[Any, int, int, Any, str]:
+            """(the key or _NOKEY, indent, the column after `- ` or -1, the value, its text) of a
+            line whose head is not simply a key, or _SKIP for a blank or comment line."""
             m = _LINE.fullmatch(line)
             if m is None:
                 raise Unsupported
@@ -212,49 +228,68 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                     if value is not _PENDING:  # a scalar on a line of its own
                         raise Unsupported
                     return _SKIP
-                return len(indent), -1, key, value
-            return len(indent), len(indent) + len(dash), key, value
+                return key, len(indent), -1, value, rest
+            return key, len(indent), len(indent) + len(dash), value, rest
 
-        def head_of(head: str) -> tuple[int, int, Any] | None:
+        def head_of(head: str) -> tuple[int, Any, int, int] | bool:
+            """(code, key, indent, the column after `- ` or -1) for the text before a line's first
+            `: `, False when it is not an indented key, with or without `- ` before it. The code
+            is the indent of a key without `- `, -2 for one with it."""
             m = _HEAD.fullmatch(head)
             if m is None:
-                return None
+                return False
             indent, dash, single, double, plain_key = m.groups()
-            return len(indent), -1 if dash is None else len(indent) + len(dash), scalar_of(single, double, plain_key)
+            key = scalar_of(single, double, plain_key)
+            if dash is None:
+                return len(indent), key, len(indent), -1
+            return -2, key, len(indent), len(indent) + len(dash)
 
-        heads: dict[str, tuple[int, int, Any] | None] = {}
+        heads: dict[str, Any] = {}
         values: dict[str, Any] = {}
-        wholes: dict[str, tuple[int, int, Any, Any]] = {}
+        flows: dict[str, tuple[Any, bool]] = {}
+        wholes: dict[str, Any] = {}
         # the open collections below the current one; the document itself fills the pending
         # slot of `holder`, at column -1
         holder: list[Any] = [None]
         stack: list[tuple[Any, int, bool]] = []
         cur: Any = holder
         ci, is_map, pending, pending_key = -1, False, True, None
+        # the code of a line that is just the next `key: value` of `cur`: its column when `cur`
+        # is a mapping and no slot is open, else -3, which no line has
+        cc = -3
         lines = iter(text.split("\n"))
         for line in lines:
             head, sep, rest = line.partition(": ")
-            entry: Any = None
+            entry: Any = False
             if sep:
-                entry = heads.get(head, _SKIP)
-                if entry is _SKIP:  # not seen yet
+                entry = heads.get(head)
+                if entry is None:
                     entry = heads[head] = head_of(head)
-            if entry is not None:  # `key: ...` or `- key: ...`
-                i, j, key = entry
-                value = values.get(rest, _NOKEY)
-                if value is _NOKEY:
+            if entry:  # `key: ...` or `- key: ...`
+                code, key, i, j = entry
+                value = values.get(rest, _UNSEEN)
+                if value is _UNSEEN:
                     value = values[rest] = value_of(rest)
+                if code == cc and value is not _PENDING and value is not _OPEN:
+                    # most lines: the next key of the current mapping, at its column
+                    if value is _FLOW:
+                        template, flat = flows[rest]
+                        value = template.copy() if flat else _fresh(template)
+                    if key in cur:  # a key given twice: the full loader says where
+                        raise Unsupported
+                    cur[key] = value
+                    continue
             else:
                 whole = wholes.get(line)
                 if whole is None:
                     whole = wholes[line] = line_of(line)
                 if whole is _SKIP:
                     continue
-                i, j, key, value = whole
-            if type(value) is tuple:
-                template, flat = value
-                if template is None:  # read on: the flow collection is indented past its block
-                    template, flat = continued(flat, i if key is _NOKEY else max(i, j), lines)
+                key, i, j, value, rest = whole
+            if value is _FLOW or value is _OPEN:
+                if value is _OPEN:  # read on: the flow collection is indented past its block
+                    rest = continued(rest, i if key is _NOKEY else max(i, j), lines)
+                template, flat = flows[rest]
                 value = template.copy() if flat else _fresh(template)
             if pending:  # the previous line left a slot: a collection opens here, or it stays null
                 pending = False
@@ -278,7 +313,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                     if i != ci or not is_map:
                         raise Unsupported
             if is_map:
-                if key in cur:  # a key given twice: the full loader says where
+                if key in cur:
                     raise Unsupported
                 if value is _PENDING:
                     cur[key] = None
@@ -300,6 +335,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                 cur, ci, is_map = new, j, True
                 if value is _PENDING:
                     pending, pending_key = True, key
+            cc = ci if is_map and not pending else -3
         if cur is holder:  # no node at all: left to the event reader
             raise Unsupported
         return holder[0]

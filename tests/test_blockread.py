@@ -145,14 +145,14 @@ def sources() -> tuple[str, ...]:
     return tuple(f.read_text(encoding="utf-8").removeprefix("\ufeff") for f in files)
 
 
-DAMAGE = list(" \t\n-:#[]{},'\"&*!|>?%@`.~0aZ\\\ré")
+DAMAGE = [*" \t\n-:#[]{},'\"&*!|>?%@`.~0aZ\\\ré", ": ", " #", "- ", " :", ", ", "\n  ", "\n- "]
 
 
 @st.composite
 def damaged(draw: st.DrawFn) -> str:
     text = draw(st.sampled_from(sources()))
     for _ in range(draw(st.integers(1, 3))):
-        how = draw(st.sampled_from(["insert", "delete", "replace", "indent", "repeat"]))
+        how = draw(st.sampled_from(["insert", "delete", "replace", "indent", "indent", "repeat"]))
         if how in ("indent", "repeat"):  # a line moved left or right, or written again further on
             lines = text.split("\n")
             at = draw(st.integers(0, len(lines) - 1))
@@ -164,14 +164,16 @@ def damaged(draw: st.DrawFn) -> str:
                 lines[at] = " " * max(0, len(lines[at]) - len(body) + shift) + body
             text = "\n".join(lines)
             continue
-        at = draw(st.integers(0, len(text)))
+        lines = text.split("\n")  # a place in a line, whatever the line's length
+        line = draw(st.integers(0, len(lines) - 1))
+        at = sum(len(x) + 1 for x in lines[:line]) + draw(st.integers(0, len(lines[line])))
         char = draw(st.sampled_from(DAMAGE))
         text = {"insert": text[:at] + char + text[at:], "delete": text[:at] + text[at + 1:],
                 "replace": text[:at] + char + text[at + 1:]}[how]
     return text
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=damaged())
 def test_damaged_inventory_files(text: str) -> None:
     event(check(text))
@@ -275,6 +277,7 @@ DECLINED = {
     "key given twice in a flow mapping": "a: {b: 1, b: 2}\n",
     "unexpected indentation": "a:\n  b: 1\n c: 2\n",
     "sequence under a scalar": "a: 1\n- b\n",
+    "deeper line after a key at a slot's column": "a:\nb: 1\n  c: 2\n",
     "scalar document": "just text\n",
     "empty document": "# nothing\n",
     "long key": "k" * 200 + ": v\n",
