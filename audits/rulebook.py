@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from collections.abc import Iterable
 from importlib import resources
 from functools import cached_property, lru_cache
@@ -44,6 +45,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_SUBDIVISION = re.compile(r"[A-Z]{2}-[A-Z0-9]{1,3}")
+
+
 def _check_country(value: str) -> str:
     if value not in iso_countries():
         raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 code")
@@ -57,8 +61,17 @@ class Membership(_Model):
 
     @model_validator(mode="after")
     def _checked(self) -> Membership:
-        if self.country not in iso_subdivisions():
-            _check_country(self.country)
+        """A country code, or a subdivision's shape with a valid country (`US-CA`). Whether the
+        subdivision exists is asked of ISO 3166-2 (pycountry's 5,000 entries, a tenth of a second
+        to load) for a rulebook folder of the user's, `Rulebook.__init__`; the shipped rulebook's
+        subdivisions are checked by its tests, not at every start."""
+        code = self.country
+        if "-" in code:
+            if not _SUBDIVISION.fullmatch(code):
+                raise ValueError(f"{code!r} is not an ISO 3166-2 subdivision code (such as US-CA)")
+            _check_country(code[:2])
+        else:
+            _check_country(code)
         return self
 
     def applies(self, as_of: dt.date) -> bool:
@@ -221,6 +234,14 @@ class AgeOfConsent(_Model):
     countries: dict[str, int]
 
 
+def _check_subdivisions(regimes: Iterable[Regime]) -> None:
+    """Every subdivision a regime's members name exists in ISO 3166-2."""
+    for regime in regimes:
+        for member in regime.members:
+            if "-" in member.country and member.country not in iso_subdivisions():
+                raise ValueError(f"{regime.id}/regime.yaml: {member.country!r} is not an ISO 3166-2 subdivision")
+
+
 class Rulebook:
     """All rulebook data; the regime and adequacy questions the graph view asks."""
 
@@ -237,6 +258,8 @@ class Rulebook:
                 if regime.id != folder.name:
                     raise ValueError(f"{folder.name}/regime.yaml: id {regime.id!r} is not the folder's name")
                 regimes.append(regime)
+            if directory != RULEBOOK_DIR:
+                _check_subdivisions(regimes)
             regimes.sort(key=lambda r: (r.order, r.id))
             self.regimes: dict[str, Regime] = {r.id: r for r in regimes}
             self._all_regimes = self.regimes  # areas stay known when an audit is restricted (`restricted`)

@@ -165,6 +165,31 @@ def test_two_regimes_claiming_one_region_are_refused(tmp_path: Path, monkeypatch
         Rulebook(book)
 
 
+@pytest.mark.parametrize("code, problem", [("JP-99", "'JP-99' is not an ISO 3166-2 subdivision"),
+                                           ("JP-tokyo", "'JP-tokyo' is not an ISO 3166-2 subdivision code"),
+                                           ("XX-13", "'XX' is not an ISO 3166-1 alpha-2 code")])
+def test_a_user_rulebooks_subdivisions_are_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   code: str, problem: str) -> None:
+    """A rulebook folder of the user's is checked against ISO 3166-2 (JP-13 is Tokyo; JP-99 is
+    none); the shipped one is checked here, not at every start (pycountry's table takes a tenth
+    of a second to load)."""
+    book = _fourth_regime(tmp_path, monkeypatch)
+    regime = book / "jp-appi" / "regime.yaml"
+    text = regime.read_text(encoding="utf-8")
+    regime.write_text(text.replace("{country: JP", "{country: JP-13", 1), encoding="utf-8")
+    Rulebook(book)
+    regime.write_text(text.replace("{country: JP", f"{{country: {code}", 1), encoding="utf-8")
+    with pytest.raises(FlowauditError, match=re.escape(problem)):
+        Rulebook(book)
+
+
+def test_the_shipped_rulebooks_subdivisions_exist() -> None:
+    from flowaudit.inventory.models import iso_subdivisions
+
+    named = {m.country for r in Rulebook().regimes.values() for m in r.members if "-" in m.country}
+    assert named and named <= iso_subdivisions()
+
+
 def test_subject_locations_accept_iso_3166_2_subdivisions() -> None:
     from pydantic import ValidationError
 
