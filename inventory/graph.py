@@ -848,20 +848,17 @@ class InventoryView:
         bit = self._regime_bit[regime]
         both = bit | bit << self._held_shift  # data a processor in the area holds counts too
         inv = self.inventory
-        subjects, systems, organisations = inv.subjects, inv.systems, inv.organisations
+        subjects, countries_of = inv.subjects, self._countries
         anchor, held, personal = self._anchor, self._held, self._flow_personal
-        in_area: dict[tuple[str, ...], bool] = {}  # per list of a system's locations, asked once
+        in_area: dict[tuple[str, ...], bool] = {}  # per list of a node's countries, asked once
+        located: dict[str, bool] = {}  # per node asked (as a flow's destination), the answer
 
         def located_holding(node: str) -> bool:
             """The node (not a subject) is located in the area and holds data under the regime."""
-            system = systems.get(node)
-            if system is not None:
-                locations = tuple(system.locations)
-                inside = in_area.get(locations)
-                if inside is None:
-                    inside = in_area[locations] = any(c in area for c in locations)
-            else:
-                inside = organisations[node].country in area
+            countries = countries_of[node]  # a system's locations; an organisation's country
+            inside = in_area.get(countries)
+            if inside is None:
+                inside = in_area[countries] = any(c in area for c in countries)
             return inside and bool(self._held_bits(node) & bit)
 
         def carries(flow: Flow) -> bool:
@@ -872,7 +869,11 @@ class InventoryView:
             if anchor.get(flow.from_, 0) & both:
                 return True
             at = held.get(flow.from_)
-            return bool(at and any(at.get(e, 0) & both for e in ids))
+            if at:
+                for e in ids:
+                    if at.get(e, 0) & both:
+                        return True
+            return False
 
         chains: dict[str, tuple[str | None, int, tuple[str, ...]]] = {}
         queue: deque[str] = deque()
@@ -880,11 +881,17 @@ class InventoryView:
             node = flow.to
             if node in chains or node in subjects:
                 continue
-            if (flow.from_ in subjects and carries(flow)) or located_holding(node):
+            if flow.from_ in subjects and carries(flow):
+                root = True
+            else:
+                root = located.get(node)
+                if root is None:
+                    root = located[node] = located_holding(node)
+            if root:
                 chains[node] = (None, 0, (node,))
                 queue.append(node)
         for node in self._outgoing:  # nodes no flow enters: located in the area, holding its data
-            if node not in chains and node not in subjects and located_holding(node):
+            if node not in chains and node not in subjects and node not in located and located_holding(node):
                 chains[node] = (None, 0, (node,))
                 queue.append(node)
         outgoing = self._outgoing
