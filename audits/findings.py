@@ -150,6 +150,7 @@ class Finding:
 
 
 _AS_IS = frozenset({str, int, float, bool, type(None)})
+_AS_IS_OR_LIST = _AS_IS | {list}
 _STR = frozenset({str})
 
 
@@ -162,8 +163,12 @@ def is_plain(details: dict[Any, Any]) -> bool:
     """Whether `details` are JSON-ready as they stand (string keys; strings, numbers, booleans,
     None or lists of strings as values), so that `plain_details()` would only copy them: a
     writer can then write them straight (a transfer finding's details are such)."""
-    return _STR.issuperset(map(type, details)) and all(
-        type(value) in _AS_IS or (type(value) is list and _only_strings(value)) for value in details.values())
+    if not _STR.issuperset(map(type, details)):
+        return False
+    kinds = set(map(type, details.values()))
+    if kinds <= _AS_IS:
+        return True
+    return kinds <= _AS_IS_OR_LIST and all(_only_strings(v) for v in details.values() if type(v) is list)
 
 
 def _plain(value: Any) -> Any:

@@ -92,9 +92,11 @@ def _finding_writer() -> jsontext.Writer:
         if f.waiver_expired is not None:
             out.append(comma + '"waiver_expired": ')
             jsontext.write(f.waiver_expired.as_dict(), out, inner)
-        if f.location is not None:
-            out.append(comma + '"location": ')
-            jsontext.write({"file": f.location[0], "line": f.location[1]}, out, inner)
+        location = f.location
+        if location is not None:  # {"file": ..., "line": ...} as `jsontext.write` lays it out
+            line = location[1]
+            out.append(comma + '"location": {' + deeper + '"file": ' + text(location[0]) + "," + deeper
+                       + '"line": ' + ("null" if line is None else int.__repr__(line)) + inner + "}")
         out.append(newline + "}")
 
     return write  # type: ignore[return-value]

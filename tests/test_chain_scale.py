@@ -79,6 +79,8 @@ def _results() -> list[AuditResult]:
     f[1].waived, f[1].waiver = True, Waived("accepted\nrisk", "cto", dt.date(2030, 1, 1))
     f[2].location, f[2].legal, f[2].details = None, (), {}
     f[3].message, f[3].details = "é \u2028 \x00 </script>", {"when": dt.date(2026, 1, 2), "set": {"b", "a"}}
+    f[4].location = ("a \"folder\"/inventory.yaml", None)  # a file without the entry's line
+    f[4].details = {"mixed": ["a", 1], "nested": [{"k": ["v"]}], "t": ("x", "y"), "none": None, "n": 2.5}
     return out
 
 
