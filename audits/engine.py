@@ -138,7 +138,8 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
             level = severity
             if h.severity is not None and r.id not in context.config.severity:
                 level = h.severity
-            yield Finding(r.id, r.title, level, h.kind, h.id, h.message, legal, r.remediation, dict(h.details))
+            # the hit's own details (`hit` makes them per call); `_merge` copies before it adds
+            yield Finding(r.id, r.title, level, h.kind, h.id, h.message, legal, r.remediation, h.details)
 
 
 def _legal(r: Rule, context: Context, item: Any) -> tuple[str, ...]:
@@ -177,6 +178,7 @@ def _error(r: Rule, kind: str, ident: str, exc: Exception) -> Finding:
 
 def _merge(kept: Finding, other: Finding) -> None:
     """One finding per rule and subject: keep the most severe message, merge details."""
+    kept.details = dict(kept.details)  # a rule's hit may share its details with another
     if other.severity.rank > kept.severity.rank:
         kept.severity, kept.message = other.severity, other.message
     kept.legal = (*kept.legal, *(ref for ref in other.legal if ref not in kept.legal))

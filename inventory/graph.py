@@ -803,14 +803,15 @@ class InventoryView:
         collected the data from subjects) to this flow's destination, by the shortest chain of
         flows carrying data under the regime. A chain longer than PATH_LIMIT nodes is cut in the
         middle, marked PATH_CUT; `onward_path_length` gives its full length."""
-        return self._path_to(transfer)[0]
+        return self.onward_chain(transfer)[0]
 
     def onward_path_length(self, transfer: Transfer) -> int:
         """The number of nodes on the transfer's whole chain, `onward_path` before any cut."""
         reached = self._chains(transfer.regime).get(transfer.flow.from_)
         return 2 if reached is None else reached[1] + 2
 
-    def _path_to(self, transfer: Transfer) -> tuple[list[str], int]:
+    def onward_chain(self, transfer: Transfer) -> tuple[list[str], int]:
+        """(`onward_path`, `onward_path_length`) in one question."""
         flow = transfer.flow
         reached = self._chains(transfer.regime).get(flow.from_)
         if reached is None:  # the exporter's node starts a chain itself
@@ -881,9 +882,8 @@ class InventoryView:
             node = flow.to
             if node in chains or node in subjects:
                 continue
-            if flow.from_ in subjects and carries(flow):
-                root = True
-            else:
+            root: bool | None = flow.from_ in subjects and carries(flow)
+            if not root:
                 root = located.get(node)
                 if root is None:
                     root = located[node] = located_holding(node)

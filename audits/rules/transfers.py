@@ -37,13 +37,14 @@ def choice(ctx: Context, t: Transfer) -> Choice:
 def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
     """Why the transfer has no mechanism its regime knows, or one not yet available; None when
     it has one (whose other defects are the other rules' findings). Memoised like `choice`."""
+    c = t.choice
+    if c.mechanism is None:  # none counts: the choice says why
+        return c.problem  # type: ignore[attr-defined,no-any-return]
     memo: dict[int, str | None] = ctx.memo("mechanism_problems", _no_problems)
     key = id(t)
     if key in memo:
         return memo[key]
-    c = choice(ctx, t)
-    found = memo[key] = c.problem if c.mechanism is None else \
-        regime_condition_problem(ctx.rulebook, t, c.mechanism, ctx.as_of)
+    found = memo[key] = regime_condition_problem(ctx.rulebook, t, c.mechanism, ctx.as_of)
     return found
 
 
@@ -333,10 +334,9 @@ def onward_without_mechanism(ctx: Context, t: Transfer) -> Hit | None:
     problem = mechanism_problem(ctx, t)
     if problem is None:
         return None
-    path = ctx.view.onward_path(t)
+    path, length = ctx.view.onward_chain(t)
     return hit(t, f"onward transfer {_describe(ctx, t)}: {problem} (chain {' → '.join(path)})",
-               **_details(t, path=path, path_length=ctx.view.onward_path_length(t),
-                          scc_module=_suggested_module(ctx, t)))
+               **_details(t, path=path, path_length=length, scc_module=_suggested_module(ctx, t)))
 
 
 @rule("TRF-008", title="SCCs are a version that still counts for the regime of the data", severity=Severity.HIGH,
