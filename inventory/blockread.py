@@ -4,18 +4,20 @@ Building a document from libyaml's events (`fastload`) is bounded by libyaml its
 Python object for every event, two marks with each, 1.95 million events for a 50,000-flow file
 (3.5 s of its 4.4 s). Inventory files, as `flowaudit synth` and `register` write them and as
 people write them by hand, use a small part of YAML: block mappings and sequences laid out by
-indentation (a sequence may sit at its key's column), `key: value` lines, one-line flow
-collections (`elements: [email, full-name]`), plain and simple quoted scalars, comments and blank
-lines. This reader takes exactly that part, a line at a time: each distinct line head (`  - id`)
-and each distinct value text is read once by a regular expression, and the lines are fitted
-together by their columns.
+indentation (a sequence may sit at its key's column), `key: value` lines, flow collections
+(`elements: [email, full-name]`, or over several lines, each broken after `,`, `[` or `{`),
+plain and simple quoted scalars, comments and blank lines. This reader takes exactly that part,
+a line at a time: each distinct line head (`  - id`) and each distinct value text is read once
+by a regular expression, and the lines are fitted together by their columns (that file: 0.9 s).
 
 It never gives another answer than `fastload`'s reader: scalars are resolved by the same rules
 (`fastload.scalar_rules`), and whatever it does not read exactly raises `Unsupported`, after which
-the file is read by the event reader as before; tabs, document markers and directives, anchors,
-aliases and tags, block scalars, `?` keys, scalars or flow collections running over several lines,
-escapes, keys given twice, a line at an unexpected column, nesting near the limit. It reports no
-error itself: a malformed file is always declined, so the errors read as they always have.
+the file is read by the event reader as before: tabs and carriage returns, document markers and
+directives, anchors, aliases and tags, block scalars, `?` keys, scalars over several lines,
+escapes, comments inside a flow collection, keys given twice, a line at an unexpected column,
+nesting near the limit. It reports no error itself: a malformed file is always declined, so the
+errors read as they always have. A file declined only at its end costs one pass of this reader
+on top of the event reader's (0.9 s against 4.4 s for that file).
 """
 
 from __future__ import annotations

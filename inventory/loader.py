@@ -1,9 +1,10 @@
 """Reading inventory files: one YAML file or every *.yaml/*.yml below a directory.
 
 Speed matters (SPEC §7): documents are read with PyYAML's C loader and no per-node line
-bookkeeping. Lines are looked up lazily, only for entries that something reports: a regular
-expression finds `id:` lines for findings, and a composed node tree (with marks) locates the
-exact field of a validation error.
+bookkeeping, a block-style file (most inventories) by a line reader first (`blockread`). Lines
+are looked up lazily, only for entries that something reports: a regular expression finds `id:`
+lines for findings, and a composed node tree (with marks) locates the exact field of a
+validation error.
 """
 
 from __future__ import annotations
