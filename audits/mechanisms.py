@@ -146,16 +146,21 @@ def _strength(book: Rulebook, mechanism: Mechanism) -> int:
     return info.level if info.kind == "pipl" else _STRENGTH.get(info.kind, 0)
 
 
+_NONE_DECLARED = Choice(None, "no transfer mechanism", None)  # frozen: one answer for every such transfer
+
+
 def choose(book: Rulebook, t: Transfer) -> Choice:
     """The strongest valid recognised mechanism; else the strongest recognised one, with its
     problem; else none (with why: none declared, or none the regime knows)."""
-    as_of = t.as_of
     terms = t.flow.transfer
-    declared = terms.mechanisms if terms else ()
+    if terms is None or terms.mechanism is None:
+        return _NONE_DECLARED
+    as_of = t.as_of
+    declared = terms.mechanisms
     recognised = [m for m in declared if recognises(book, t.regime, m, t)]
     if not recognised:
         if not declared:
-            return Choice(None, "no transfer mechanism", None)
+            return _NONE_DECLARED
         names = ", ".join(m.value for m in declared)
         extra = ""
         if Mechanism.SCC in declared and t.regime == "uk-gdpr":

@@ -481,25 +481,39 @@ class InventoryView:
         # at elements. What depends only on countries is asked once per distinct set of countries.
         present: dict[str, int] = {}
         attaches = {r: self.law.attaches_to_establishments(r) for r in self._areas}
-        leaving: dict[str, tuple[dict[str, tuple[str, ...]], int]] = {}
+        leaving: dict[tuple[str, tuple[str, ...]], tuple[dict[str, tuple[str, ...]], int]] = {}
         in_area: dict[tuple[str, tuple[str, ...]], bool] = {}
         categories_of: dict[tuple[str, ...], frozenset[Category]] = {}
         shared_adequacy: dict[tuple[str, tuple[str, ...], frozenset[Category]], tuple[Adequacy, ...]] = {}
+        operators, countries_of, subjects = self._operators, self._countries, inv.subjects
         for flow in inv.flows.values():
-            found_out = leaving.get(flow.to)
+            to = flow.to
+            importer = operators.get(to)
+            if importer is None:  # data arriving at subjects is never transferred
+                continue
+            # what leaves which regime's area here depends on the importer's country and the node's
+            key = (importer.country, countries_of[to])
+            found_out = leaving.get(key)
             if found_out is None:
-                found_out = leaving[flow.to] = self._leaving(flow.to)
+                found_out = leaving[key] = self._leaving(to)
             out, out_bits = found_out
             if not out_bits:
                 continue
-            here = present.get(flow.from_)
+            source = flow.from_
+            here = present.get(source)
             if here is None:
-                here = present[flow.from_] = self._held_bits(flow.from_) & counted
+                here = present[source] = self._held_bits(source) & counted
             if not here & out_bits:
                 continue
-            exporter, importer, via_collection = self.parties(flow)
-            if exporter is None or importer is None:
-                continue
+            # `parties(flow)`, with the importer at hand
+            if source in subjects:
+                if importer.role is not Role.PROCESSOR:
+                    continue  # collection: no exporter
+                exporter, via_collection = self.controller, True
+            else:
+                exporter, via_collection = operators.get(source), False
+                if exporter is None:
+                    continue
             if exporter.id == importer.id and all(attaches[r] for r, bit in self._regime_bit.items()
                                                   if here & out_bits & bit):
                 continue  # within one organisation: only a regime like PIPL counts storage abroad
