@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 _NONE: frozenset[str] = frozenset()
+_NO_REGIMES: dict[str, tuple[str, ...]] = {}  # shared: `_regime_elements`' answers are read, never changed
 PATH_LIMIT = 20  # nodes of an onward chain shown (SPEC §5: lists in details are cut to 20)
 PATH_CUT = "…"  # stands where a long chain is cut; never an id (ids match ^[a-z0-9])
 
@@ -189,6 +190,7 @@ class InventoryView:
         self._adequacy_cache: dict[tuple[str, str, str, frozenset[Category]], Adequacy] = {}
         self._chain_cache: dict[str, dict[str, tuple[str | None, int, tuple[str, ...]]]] = {}
         self._leaving_cache: dict[tuple[str, ...], tuple[dict[str, tuple[str, ...]], int]] = {}
+        self._regimes_cache: dict[tuple[Any, ...], dict[str, tuple[str, ...]]] = {}
         self._decisions: dict[tuple[str, str], list[Any]] = {}  # adequacy decisions in force, per regime and country
         self._areas = {r: jurisdictions.area(r, as_of) for r in jurisdictions.regime_ids}
         self._regime_bit = {r: 1 << i for i, r in enumerate(self._areas)}
@@ -401,12 +403,26 @@ class InventoryView:
         return (bits | (bits >> shift)) & ((1 << shift) - 1)
 
     def _regime_elements(self, flow: Flow) -> dict[str, tuple[str, ...]]:
-        """Per regime, the flow's personal-data elements under it (ids, inventory order)."""
+        """Per regime, the flow's personal-data elements under it (ids, inventory order).
+
+        The answer depends only on the elements and on the regime bits its source holds them
+        with, which repeat from flow to flow (a chain's every hop, a system's every outgoing
+        flow): it is worked out once per distinct combination and shared, so callers read it
+        and never change it."""
         personal = self._flow_personal[flow.id]
         if not personal:
-            return {}
-        anchor = self._fold(self._anchor.get(flow.from_, 0))
+            return _NO_REGIMES
+        anchor_bits = self._anchor.get(flow.from_, 0)
         held = self._held.get(flow.from_)
+        key = (personal, anchor_bits, tuple(map(held.get, personal)) if held else None)
+        found = self._regimes_cache.get(key)
+        if found is None:
+            found = self._regimes_cache[key] = self._regimes_of(personal, anchor_bits, held)
+        return found
+
+    def _regimes_of(self, personal: tuple[str, ...], anchor_bits: int,
+                    held: dict[str, int] | None) -> dict[str, tuple[str, ...]]:
+        anchor = self._fold(anchor_bits)
         out: dict[str, tuple[str, ...]] = {}
         if not held:
             if anchor:
