@@ -121,9 +121,10 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
     except Exception as exc:  # broad on purpose: a broken rule is reported, never a silent pass
         errors.append(_error(r, "inventory", context.inventory.controller.id, exc))
         return
+    check = r.check
     for item in items:
         try:
-            out = r.check(context, item)
+            out = check(context, item)
             if not out:  # most checks pass (None): nothing more to do
                 continue
             hits = [out] if isinstance(out, Hit) else list(out)
