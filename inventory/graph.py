@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import networkx as nx
 
 _NONE: frozenset[str] = frozenset()
+_FEW = 8  # elements a flow carries for `_propagate` to read them all rather than index them
 _NO_REGIMES: dict[str, tuple[str, ...]] = {}  # shared: `_regime_elements`' answers are read, never changed
 PATH_LIMIT = 20  # nodes of an onward chain shown (SPEC §5: lists in details are cut to 20)
 PATH_CUT = "…"  # stands where a long chain is cut; never an id (ids match ^[a-z0-9])
@@ -385,6 +386,19 @@ class InventoryView:
         while queue:
             node = queue.popleft()
             delta = pending.pop(node)
+            flows_out = outgoing.get(node, ())
+            if len(flows_out) == 1 and len(personal[flows_out[0].id]) <= _FEW:
+                # one short flow out (a chain's hop): its elements grouped by the bits they get,
+                # a call per group; the same sends as through the index, without building it
+                flow = flows_out[0]
+                groups: dict[int, list[str]] = {}
+                for e in personal[flow.id]:
+                    bits = delta.get(e, 0)
+                    if bits:
+                        groups.setdefault(bits, []).append(e)
+                for bits, group in groups.items():
+                    send(flow, group, bits)
+                continue
             index = by_element.get(node)
             if index is None:
                 index = by_element[node] = defaultdict(list)
