@@ -113,11 +113,13 @@ class _Index:
         self.labels: dict[frozenset[str], str] = {}
         me = inv.controller.id
         self.supplied: dict[str, set[str]] = defaultdict(set)  # element -> external organisations supplying it
+        operators, subjects = view.operators, inv.subjects
         for flow in inv.flows.values():
-            if view.is_subject(flow.from_):
+            target = operators.get(flow.to)  # most flows end elsewhere than at the controller: asked first
+            if target is None or target.id != me or flow.from_ in subjects:
                 continue
-            source, target = view.operator(flow.from_), view.operator(flow.to)
-            if source is not None and target is not None and source.id != me and target.id == me:
+            source = operators.get(flow.from_)
+            if source is not None and source.id != me:
                 for e in flow.elements:
                     self.supplied[e].add(source.id)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, reduce
 from operator import and_, or_
@@ -210,6 +210,12 @@ class InventoryView:
     def operator(self, node: str) -> Organisation | None:
         """Who holds data at a node: a system's operator, an organisation itself; None for subjects."""
         return self._operators.get(node)
+
+    @property
+    def operators(self) -> Mapping[str, Organisation]:
+        """`operator` of every system and organisation at once, for a loop over many flows
+        (read it; never change it)."""
+        return self._operators
 
     @cached_property
     def _operators(self) -> dict[str, Organisation]:

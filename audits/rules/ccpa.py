@@ -96,12 +96,13 @@ def _disclosures(ctx: Context) -> list[Disclosure]:
     view, inv = ctx.view, ctx.inventory
     me = view.controller
     out = []
+    operators, subjects = view.operators, inv.subjects
     for flow in inv.flows.values():
-        recipient = view.operator(flow.to)
+        recipient = operators.get(flow.to)
         if recipient is None or recipient.id == me.id:
             continue
-        if not view.is_subject(flow.from_):
-            source = view.operator(flow.from_)
+        if flow.from_ not in subjects:
+            source = operators.get(flow.from_)
             if source is None or source.id != me.id:
                 continue  # a recipient's own onward disclosure is not the business's
         if not view.carried(flow, REGIME):

@@ -30,9 +30,10 @@ def processor_without_dpa(ctx: Context, org: Organisation) -> Hit | None:
 @selector("every flow of personal data from a processor to a sub-processor (another organisation)")
 def processor_to_subprocessor(ctx: Context) -> list[Flow]:
     view = ctx.view
+    operators = view.operators
     out = []
     for flow in ctx.inventory.flows.values():
-        receiver = view.operator(flow.to)  # most flows end elsewhere than at a sub-processor: asked first
+        receiver = operators.get(flow.to)  # most flows end elsewhere than at a sub-processor: asked first
         if receiver is None or receiver.relation is not Relation.SUB_PROCESSOR:
             continue
         exporter, importer, _ = view.parties(flow)
