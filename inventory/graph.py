@@ -542,6 +542,7 @@ class InventoryView:
             if not here & out_bits:
                 continue
             # `parties(flow)`, with the importer at hand
+            exporter: Organisation | None
             if source in subjects:
                 if importer.role is not Role.PROCESSOR:
                     continue  # collection: no exporter

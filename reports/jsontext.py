@@ -165,7 +165,7 @@ def write(value: Any, out: list[str], newline: str) -> None:
     _write(value, out, newline)
 
 
-def _write_stream(stream: Stream, out: list[str], newline: str) -> None:
+def _write_stream(stream: Stream, out: list[Any], newline: str) -> None:
     inner = newline + _INDENT
     separator = "[" + inner
     write_item = stream.write or _write
