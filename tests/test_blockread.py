@@ -138,11 +138,12 @@ def test_inventory_like_trees_take_the_line_path(tree: dict[object, object], com
 def sources() -> tuple[str, ...]:
     """The shipped examples, the test fixtures, and what `flowaudit synth` writes (both shapes)."""
     files = sorted((ROOT / "data" / "examples").rglob("*.yaml")) + sorted((ROOT / "tests" / "fixtures").rglob("*.yaml"))
-    folder = Path(tempfile.mkdtemp(prefix="blockread-"))
-    synthesize(folder / "synth", 80, seed=3)
-    chain(folder / "chain", 12)
-    files += sorted((folder / "synth").rglob("*.yaml")) + sorted((folder / "chain").rglob("*.yaml"))
-    return tuple(f.read_text(encoding="utf-8").removeprefix("\ufeff") for f in files)
+    with tempfile.TemporaryDirectory(prefix="blockread-") as name:
+        folder = Path(name)
+        synthesize(folder / "synth", 80, seed=3)
+        chain(folder / "chain", 12)
+        files += sorted((folder / "synth").rglob("*.yaml")) + sorted((folder / "chain").rglob("*.yaml"))
+        return tuple(f.read_text(encoding="utf-8").removeprefix("\ufeff") for f in files)
 
 
 DAMAGE = [*" \t\n-:#[]{},'\"&*!|>?%@`.~0aZ\\\ré", ": ", " #", "- ", " :", ", ", "\n  ", "\n- "]
