@@ -12,7 +12,7 @@ by a regular expression, and the lines are fitted together by their columns (tha
 
 It never gives another answer than `fastload`'s reader: scalars are resolved by the same rules
 (`fastload.scalar_rules`), and whatever it does not read exactly raises `Unsupported`, after which
-the file is read by the event reader as before: tabs and carriage returns, document markers and
+the file is read by the event reader as before: tabs, lone carriage returns, document markers and
 directives, anchors, aliases and tags, block scalars, `?` keys, scalars over several lines,
 escapes, comments inside a flow collection, keys given twice, a line at an unexpected column,
 nesting near the limit. It reports no error itself: a malformed file is always declined, so the
@@ -259,6 +259,8 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
         # the code of a line that is just the next `key: value` of `cur`: its column when `cur`
         # is a mapping and no slot is open, else -3, which no line has
         cc = -3
+        if "\r" in text:  # a file saved on Windows: CR LF is one line break, as libyaml reads it
+            text = text.replace("\r\n", "\n")  # (a CR left on its own is declined with the line)
         lines = iter(text.split("\n"))
         for line in lines:
             head, sep, rest = line.partition(": ")

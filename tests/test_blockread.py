@@ -136,14 +136,17 @@ def test_inventory_like_trees_take_the_line_path(tree: dict[object, object], com
 
 @functools.cache
 def sources() -> tuple[str, ...]:
-    """The shipped examples, the test fixtures, and what `flowaudit synth` writes (both shapes)."""
+    """The shipped examples, the test fixtures, and what `flowaudit synth` writes (both shapes,
+    also with CR LF line breaks)."""
     files = sorted((ROOT / "data" / "examples").rglob("*.yaml")) + sorted((ROOT / "tests" / "fixtures").rglob("*.yaml"))
     with tempfile.TemporaryDirectory(prefix="blockread-") as name:
         folder = Path(name)
         synthesize(folder / "synth", 80, seed=3)
         chain(folder / "chain", 12)
-        files += sorted((folder / "synth").rglob("*.yaml")) + sorted((folder / "chain").rglob("*.yaml"))
-        return tuple(f.read_text(encoding="utf-8").removeprefix("\ufeff") for f in files)
+        written = sorted((folder / "synth").rglob("*.yaml")) + sorted((folder / "chain").rglob("*.yaml"))
+        texts = [f.read_text(encoding="utf-8").removeprefix("\ufeff") for f in files + written]
+        texts += [f.read_text(encoding="utf-8").replace("\n", "\r\n") for f in written]  # as saved on Windows
+        return tuple(texts)
 
 
 DAMAGE = [*" \t\n-:#[]{},'\"&*!|>?%@`.~0aZ\\\ré", ": ", " #", "- ", " :", ", ", "\n  ", "\n- "]
@@ -242,6 +245,7 @@ READ = {
     "a: x y  # note\nb: 'it''s: #1'\nc: \"q: [1]\"\nd: special:health\n":
         {"a": "x y", "b": "it's: #1", "c": "q: [1]", "d": "special:health"},
     "- {id: a,\n   b: [c,\n       d]}\n": [{"id": "a", "b": ["c", "d"]}],
+    "a: b  # CR LF\r\nc:\r\n- [d,\r\n   e]\r\n": {"a": "b", "c": [["d", "e"]]},
     "a: true\nb: ~\nc: 1.5\nd: 0x1F\ne: 007\nf: yes\n":
         {"a": True, "b": None, "c": 1.5, "d": 31, "e": "007", "f": "yes"},
 }
@@ -255,7 +259,7 @@ def test_what_it_reads(text: str) -> None:
 
 DECLINED = {
     "tab": "a:\tb\n",
-    "carriage return": "a: b\r\nc: d\r\n",
+    "carriage return on its own": "a: b\rc: d\n",
     "document start": "---\na: b\n",
     "document end": "a: b\n...\n",
     "directive": "%YAML 1.1\n---\na: b\n",
