@@ -81,7 +81,12 @@ def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[
     """`details` with every list (at any depth) longer than `limit` cut to its first `limit`
     items and its full length beside it as `<key>_count`, so a finding stays small whatever the
     inventory's size (PUR-001 once listed 1,554 purposes per pair). Sets are sorted first, so the
-    items kept do not depend on hashing."""
+    items kept do not depend on hashing. Details with nothing to cut (scalars and short lists of
+    strings: most findings') are returned as they are, not copied."""
+    kinds = set(map(type, details.values()))
+    if kinds <= _AS_IS or (kinds <= _AS_IS_OR_LIST and all(
+            len(v) <= limit and _only_strings(v) for v in details.values() if type(v) is list)):
+        return details
     out: dict[str, Any] = {}
     for key, value in details.items():
         kind = type(value)

@@ -74,3 +74,17 @@ def test_every_message_stays_short_on_a_synthetic_inventory(tmp_path: Path) -> N
         longest[f.rule] = max(longest.get(f.rule, 0), len(f.message))
     too_long = {rule: n for rule, n in longest.items() if n > 500}
     assert not too_long, f"messages longer than 500 characters: {too_long}"
+
+
+def test_details_are_capped_only_where_a_list_is_long() -> None:
+    from flowaudit.audits.findings import DETAILS_LIST_LIMIT, cap_lists
+
+    small = {"regime": "gdpr", "countries": ["US"], "n": 2, "x": None, "ok": True, "share": 0.5}
+    assert cap_lists(small) is small  # nothing to cut: not copied
+    long = [f"p{i:02d}" for i in range(DETAILS_LIST_LIMIT + 5)]
+    capped = cap_lists({"purposes": long, "set": {"b", "a"}, "pairs": [{"ids": long}]})
+    assert capped == {"purposes": long[:DETAILS_LIST_LIMIT], "purposes_count": DETAILS_LIST_LIMIT + 5,
+                      "set": ["a", "b"], "pairs": [{"ids": long[:DETAILS_LIST_LIMIT],
+                                                    "ids_count": DETAILS_LIST_LIMIT + 5}]}
+    exact = {"ids": long[:DETAILS_LIST_LIMIT]}
+    assert cap_lists(exact) is exact and "ids_count" not in exact
