@@ -12,7 +12,7 @@ import datetime as dt
 from pathlib import Path
 
 from flowaudit.audits.engine import run_audit
-from flowaudit.audits.findings import DETAILS_LIST_LIMIT, MESSAGE_LIST_LIMIT, some
+from flowaudit.audits.findings import DETAILS_LIST_LIMIT, MESSAGE_LIST_LIMIT, cap_lists, some
 from flowaudit.inventory import load_inventory
 from flowaudit.synth import synthesize
 
@@ -77,8 +77,6 @@ def test_every_message_stays_short_on_a_synthetic_inventory(tmp_path: Path) -> N
 
 
 def test_details_are_capped_only_where_a_list_is_long() -> None:
-    from flowaudit.audits.findings import DETAILS_LIST_LIMIT, cap_lists
-
     small = {"regime": "gdpr", "countries": ["US"], "n": 2, "x": None, "ok": True, "share": 0.5}
     assert cap_lists(small) is small  # nothing to cut: not copied
     long = [f"p{i:02d}" for i in range(DETAILS_LIST_LIMIT + 5)]
