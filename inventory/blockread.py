@@ -34,10 +34,13 @@ from .fastload import Unsupported, scalar_rules
 def _chars(but: str = "", space: bool = False) -> str:
     """A character class: what libyaml reads as a printable character on a line (no control
     characters, no line breaks but `\\n` (NEL, U+2028, U+2029), no byte-order mark, no tab),
-    without the space unless `space`, and without the ASCII characters in `but`."""
-    ascii_chars = "".join(re.escape(c) for c in map(chr, range(0x21, 0x7F)) if c not in but)
-    wide = "\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff"
-    return f"[{' ' if space else ''}{ascii_chars}{wide}]"
+    without the space unless `space`, and without the ASCII characters in `but`.
+
+    Written as what it excludes: `re` builds a class of wide ranges (`\\xa0-\\ud7ff`) one code
+    point at a time, and the expressions below repeat these classes (0.18 s at every start)."""
+    controls = r"\x00-\x1f" if space else r"\x00-\x20"
+    excluded = "".join(re.escape(c) for c in sorted(set(but)))
+    return "[^" + controls + r"\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff" + excluded + "]"
 
 
 _ANY = _chars()
