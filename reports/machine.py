@@ -84,7 +84,11 @@ def _finding_writer() -> jsontext.Writer:
         deeper = inner + "  "
         out.append(head + "{" + deeper + '"kind": ' + text(f.subject_kind) + "," + deeper + '"id": '
                    + text(f.subject_id) + inner + "}" + comma + '"message": ' + text(f.message) + middle)
-        jsontext.write(f.details if is_plain(f.details) else f.plain_details(), out, inner)
+        details = f.details if is_plain(f.details) else f.plain_details()
+        if details:  # a dict: its writer straight (`write` would only find out it is one)
+            jsontext.write_dict(details, out, inner)
+        else:
+            out.append("{}")
         out.append(comma + '"waived": ' + ("true" if f.waived else "false"))
         if f.waiver is not None:
             out.append(comma + '"waiver": ')
