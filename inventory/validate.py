@@ -11,7 +11,7 @@ import re
 import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, cast
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -37,9 +37,10 @@ from .models import (
 _ADAPTERS = {name: TypeAdapter(list[model]) for name, model in SECTIONS.items()}  # type: ignore[valid-type]
 
 
-class Origin(NamedTuple):
-    """Where an entry was written: its file and its position in that file's section list (a
-    named tuple: one per entry, made at C speed where a frozen dataclass sets each field)."""
+@dataclass(slots=True)
+class Origin:
+    """Where an entry was written: its file and its position in that file's section list (one
+    per entry: not frozen, whose `__init__` sets each field through `object.__setattr__`)."""
 
     source: SourceFile
     section: str
@@ -331,7 +332,7 @@ class InventoryBuilder:
             shared = self._fields_sets
             keep = object.__setattr__
             for _, checked in valid:  # one frozen set for the entries that set the same fields
-                names = frozenset(checked.__pydantic_fields_set__)
+                names = frozenset(cast(Entry, checked).__pydantic_fields_set__)
                 keep(checked, "__pydantic_fields_set__", shared.setdefault(names, names))
             if section == "waivers":
                 for i, waiver in valid:
