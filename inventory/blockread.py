@@ -67,6 +67,10 @@ _HEAD = re.compile(rf"( *)(- +)?(?:{_KEY})")  # a line's text before its first `
 _LINE = re.compile(rf"( *)(- +|-$)?(?:(?:{_KEY}):(?: +|$))?(.*)")
 _FLOW_TOKEN = re.compile(rf"[ \n]*(?:([\[\]{{}},])|(:) |'({_SINGLE})'|\"({_DOUBLE})\"|({_FLOW_PLAIN}))")
 _FLOW_DEPTH = 16
+# Flow collections are read a token at a time, several times slower than block lines: past
+# _FLOW_TOKENS_FREE such tokens, more than _FLOW_TOKENS_PER_LINE a line hands the file to libyaml
+_FLOW_TOKENS_FREE = 20_000
+_FLOW_TOKENS_PER_LINE = 4
 # A flow collection left open at a line's end, after `,`, `[` or `{`: it goes on on the next lines
 _OPEN_FLOW = re.compile(r" *[\[{].*[,\[{] *")
 
@@ -148,6 +152,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
             tokens: list[tuple[str, Any]] = []
             match, pos, end = _FLOW_TOKEN.match, 0, len(text)
             while pos < end:
+                spent[0] += 1
                 m = match(text, pos)
                 if m is None:
                     raise Unsupported
@@ -163,6 +168,10 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                     tokens.append(("long" if long else "scalar", scalar_of(single, double, plain_text)))
                 pos = m.end()
             tokens.append(("end", None))
+            if spent[0] > _FLOW_TOKENS_FREE and spent[0] > _FLOW_TOKENS_PER_LINE * read_lines[0]:
+                # a file written in flow style (`- {id: a, name: A}` entry after entry): libyaml's
+                # events read it faster than these tokens, so it goes there, early
+                raise Unsupported
             value, at = node(tokens, 0, 0)
             if at != len(tokens) - 1:
                 raise Unsupported
@@ -249,6 +258,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                 return len(indent), key, len(indent), -1
             return -2, key, len(indent), len(indent) + len(dash)
 
+        spent, read_lines = [0], [0]  # flow tokens read one by one, and lines so far
         heads: dict[str, Any] = {}
         values: dict[str, Any] = {}
         flows: dict[str, tuple[Any, bool]] = {}
@@ -265,7 +275,8 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
         if "\r" in text:  # a file saved on Windows: CR LF is one line break, as libyaml reads it
             text = text.replace("\r\n", "\n")  # (a CR left on its own is declined with the line)
         lines = iter(text.split("\n"))
-        for line in lines:
+        spent[0] = read_lines[0] = 0
+        for read_lines[0], line in enumerate(lines, 1):
             head, sep, rest = line.partition(": ")
             entry: Any = False
             if sep:

@@ -326,3 +326,29 @@ def test_character_classes_are_what_libyaml_prints(but: str, space: bool) -> Non
     for c in points:
         expected = printable(c) and chr(c) not in but and (space or c != 0x20)
         assert bool(pattern.fullmatch(chr(c))) == expected, hex(c)
+
+
+def test_a_file_written_in_flow_style_goes_to_libyaml_early() -> None:
+    """Flow collections are read a token at a time, slower than libyaml's events: a file of
+    `- {id: ..., name: ...}` entries is declined within its first few thousand lines (the
+    200,000-element shape took twice as long through the line reader), while a block file's
+    short lists (`elements: [email, full-name]`) stay on the line path."""
+    from flowaudit.inventory import blockread
+
+    entries = "".join(f"- {{id: e-{i:06d}, name: Element {i}, category: contact, subjects: [s-{i % 7}]}}\n"
+                      for i in range(20_000))
+    text = "elements:\n" + entries
+    calls = 0
+    real = blockread._FLOW_TOKEN.match
+
+    def counting(*args: object) -> object:
+        nonlocal calls
+        calls += 1
+        return real(*args)  # type: ignore[arg-type]
+
+    with mock.patch.object(blockread, "_FLOW_TOKEN", mock.Mock(match=counting)), pytest.raises(Unsupported):
+        _read_lines(text)
+    assert calls <= blockread._FLOW_TOKENS_FREE + 100  # declined early, not at the end
+    assert _read_fast(text)["elements"][19_999]["id"] == "e-019999"
+    block = "".join(f"- id: e-{i:06d}\n  name: Element {i}\n  subjects: [s-{i % 7}, t]\n" for i in range(20_000))
+    assert len(_read_lines("elements:\n" + block)["elements"]) == 20_000
