@@ -83,9 +83,7 @@ def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[
     inventory's size (PUR-001 once listed 1,554 purposes per pair). Sets are sorted first, so the
     items kept do not depend on hashing. Details with nothing to cut (scalars and short lists of
     strings: most findings') are returned as they are, not copied."""
-    kinds = set(map(type, details.values()))
-    if kinds <= _AS_IS or (kinds <= _AS_IS_OR_LIST and all(
-            len(v) <= limit and _only_strings(v) for v in details.values() if type(v) is list)):
+    if _flat(details, limit):
         return details
     out: dict[str, Any] = {}
     for key, value in details.items():
@@ -168,12 +166,17 @@ def is_plain(details: dict[Any, Any]) -> bool:
     """Whether `details` are JSON-ready as they stand (string keys; strings, numbers, booleans,
     None or lists of strings as values), so that `plain_details()` would only copy them: a
     writer can then write them straight (a transfer finding's details are such)."""
-    if not _STR.issuperset(map(type, details)):
-        return False
+    return _STR.issuperset(map(type, details)) and _flat(details)
+
+
+def _flat(details: dict[Any, Any], limit: int | None = None) -> bool:
+    """Every value is a string, number, boolean or None, or a list of strings (at most `limit`
+    long): the shape of most findings' details, told from the set of their types."""
     kinds = set(map(type, details.values()))
     if kinds <= _AS_IS:
         return True
-    return kinds <= _AS_IS_OR_LIST and all(_only_strings(v) for v in details.values() if type(v) is list)
+    return kinds <= _AS_IS_OR_LIST and all(
+        _only_strings(v) and (limit is None or len(v) <= limit) for v in details.values() if type(v) is list)
 
 
 def _plain(value: Any) -> Any:

@@ -153,14 +153,12 @@ def choose(book: Rulebook, t: Transfer) -> Choice:
     """The strongest valid recognised mechanism; else the strongest recognised one, with its
     problem; else none (with why: none declared, or none the regime knows)."""
     terms = t.flow.transfer
-    if terms is None or terms.mechanism is None:
+    declared = terms.mechanisms if terms else ()
+    if not declared:
         return _NONE_DECLARED
     as_of = t.as_of
-    declared = terms.mechanisms
     recognised = [m for m in declared if recognises(book, t.regime, m, t)]
     if not recognised:
-        if not declared:
-            return _NONE_DECLARED
         names = ", ".join(m.value for m in declared)
         extra = ""
         if Mechanism.SCC in declared and t.regime == "uk-gdpr":

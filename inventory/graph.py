@@ -190,7 +190,7 @@ class InventoryView:
         self._elements_cache: dict[tuple[str, ...], tuple[Element, ...]] = {}
         self._adequacy_cache: dict[tuple[str, str, str, frozenset[Category]], Adequacy] = {}
         self._chain_cache: dict[str, dict[str, tuple[str | None, int, tuple[str, ...]]]] = {}
-        self._leaving_cache: dict[tuple[str, ...], tuple[dict[str, tuple[str, ...]], int]] = {}
+        self._leaving_cache: dict[tuple[str, tuple[str, ...]], tuple[dict[str, tuple[str, ...]], int]] = {}
         self._regimes_cache: dict[tuple[Any, ...], dict[str, tuple[str, ...]]] = {}
         self._decisions: dict[tuple[str, str], list[Any]] = {}  # adequacy decisions in force, per regime and country
         self._areas = {r: jurisdictions.area(r, as_of) for r in jurisdictions.regime_ids}
@@ -492,13 +492,18 @@ class InventoryView:
     def parties(self, flow: Flow) -> tuple[Organisation | None, Organisation | None, bool]:
         """(exporter, importer, via_collection). Collection from subjects has no exporter, except
         collection into a processor's system, which is a disclosure by the controller (SPEC §3)."""
-        operators = self._operators
-        importer = operators.get(flow.to)
-        if flow.from_ in self.inventory.subjects:
+        importer = self._operators.get(flow.to)
+        exporter, via_collection = self._exporter(flow.from_, importer)
+        return exporter, importer, via_collection
+
+    def _exporter(self, source: str, importer: Organisation | None) -> tuple[Organisation | None, bool]:
+        """(the exporter of data a flow takes from `source` to `importer`, via_collection): for
+        a flow from subjects, the controller when the importer is a processor, else none."""
+        if source in self.inventory.subjects:
             if importer is not None and importer.role is Role.PROCESSOR:
-                return self.controller, importer, True
-            return None, importer, False
-        return operators.get(flow.from_), importer, False
+                return self.controller, True
+            return None, False
+        return self._operators.get(source), False
 
     @cached_property
     def _transfers(self) -> dict[str, list[Transfer]]:
@@ -517,11 +522,11 @@ class InventoryView:
         # at elements. What depends only on countries is asked once per distinct set of countries.
         present: dict[str, int] = {}
         attaches = {r: self.law.attaches_to_establishments(r) for r in self._areas}
-        leaving: dict[tuple[str, tuple[str, ...]], tuple[dict[str, tuple[str, ...]], int]] = {}
+        leaving = self._leaving_cache  # per (importer's country, node's countries), asked once
         in_area: dict[tuple[str, tuple[str, ...]], bool] = {}
         categories_of: dict[tuple[str, ...], frozenset[Category]] = {}
         shared_adequacy: dict[tuple[str, tuple[str, ...], frozenset[Category]], tuple[Adequacy, ...]] = {}
-        operators, countries_of, subjects = self._operators, self._countries, inv.subjects
+        operators, countries_of = self._operators, self._countries
         for flow in inv.flows.values():
             to = flow.to
             importer = operators.get(to)
@@ -531,7 +536,7 @@ class InventoryView:
             key = (importer.country, countries_of[to])
             found_out = leaving.get(key)
             if found_out is None:
-                found_out = leaving[key] = self._leaving(to)
+                found_out = leaving[key] = self._outside(key)
             out, out_bits = found_out
             if not out_bits:
                 continue
@@ -541,16 +546,9 @@ class InventoryView:
                 here = present[source] = self._held_bits(source) & counted
             if not here & out_bits:
                 continue
-            # `parties(flow)`, with the importer at hand
-            exporter: Organisation | None
-            if source in subjects:
-                if importer.role is not Role.PROCESSOR:
-                    continue  # collection: no exporter
-                exporter, via_collection = self.controller, True
-            else:
-                exporter, via_collection = operators.get(source), False
-                if exporter is None:
-                    continue
+            exporter, via_collection = self._exporter(source, importer)  # `parties`, the importer at hand
+            if exporter is None:
+                continue
             if exporter.id == importer.id and all(attaches[r] for r, bit in self._regime_bit.items()
                                                   if here & out_bits & bit):
                 continue  # within one organisation: only a regime like PIPL counts storage abroad
@@ -610,37 +608,19 @@ class InventoryView:
                 bits |= b
         return self._fold(bits)
 
-    def _leaving(self, node: str) -> tuple[dict[str, tuple[str, ...]], int]:
-        """`_outside(node)` and the bits of its regimes, computed once per distinct set of the
-        node's countries (its operator's country first)."""
-        importer = self.operator(node)
-        if importer is None:
-            return {}, 0
-        key = (importer.country, *self.countries(node))
-        cache = self._leaving_cache
-        found = cache.get(key)
-        if found is None:
-            out = self._outside(node)
-            bits = 0
-            for regime in out:
-                bits |= self._regime_bit[regime]
-            found = cache[key] = (out, bits)
-        return found
-
-    def _outside(self, node: str) -> dict[str, tuple[str, ...]]:
-        """Per regime, the countries of the node (its operator's establishment, its locations)
-        outside the regime's area, where data arriving at the node would land: a restricted
-        transfer's destinations. Empty for subjects (collection is never a transfer)."""
-        importer = self.operator(node)
-        if importer is None:
-            return {}
-        countries = {importer.country, *self.countries(node)}
+    def _outside(self, key: tuple[str, tuple[str, ...]]) -> tuple[dict[str, tuple[str, ...]], int]:
+        """For data arriving at a node whose operator is established in `key[0]` and which is
+        located in `key[1]`: per regime, those countries outside the regime's area (a restricted
+        transfer's destinations), and the bits of those regimes."""
+        countries = {key[0], *key[1]}
         out = {}
+        bits = 0
         for regime, area in self._areas.items():
             outside = tuple(sorted(c for c in countries if c not in area))
             if outside:
                 out[regime] = outside
-        return out
+                bits |= self._regime_bit[regime]
+        return out, bits
 
     def inventory_elements(self, flow: Flow) -> tuple[Element, ...]:
         elements = self.inventory.elements
@@ -914,7 +894,7 @@ class InventoryView:
             return inside and bool(self._held_bits(node) & bit)
 
         def carries(flow: Flow) -> bool:
-            """`_carries(flow, regime)`, with the regime's bits at hand."""
+            """`carried(flow, regime)` is not empty, without building it."""
             ids = personal[flow.id]
             if not ids:
                 return False
@@ -957,18 +937,6 @@ class InventoryView:
                 queue.append(to)
         cache[regime] = chains
         return chains
-
-    def _carries(self, flow: Flow, regime: str) -> bool:
-        """The flow carries some personal data under `regime`."""
-        personal = self._flow_personal[flow.id]
-        if not personal:
-            return False
-        bit = self._regime_bit[regime]
-        bit |= bit << self._held_shift  # data a processor in the area holds counts too
-        if self._anchor.get(flow.from_, 0) & bit:
-            return True
-        held = self._held.get(flow.from_)
-        return bool(held and any(held.get(e, 0) & bit for e in personal))
 
     def _holds(self, node: str, regime: str) -> bool:
         """Some data under `regime` is at `node` (anchored there, or reached along a flow)."""

@@ -36,7 +36,9 @@ def choice(ctx: Context, t: Transfer) -> Choice:
 
 def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
     """Why the transfer has no mechanism its regime knows, or one not yet available; None when
-    it has one (whose other defects are the other rules' findings). Memoised like `choice`."""
+    it has one (whose other defects are the other rules' findings). The choice's own reason
+    when none counts; else the regime's conditions, asked once per transfer (memoised on the
+    context)."""
     c = t.choice
     if c.mechanism is None:  # none counts: the choice says why
         return c.problem  # type: ignore[attr-defined,no-any-return]
