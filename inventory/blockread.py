@@ -28,7 +28,7 @@ from typing import Any
 
 import yaml
 
-from .fastload import Unsupported, scalar_rules
+from .fastload import Unsupported, scalar_readers, scalar_rules
 
 
 def _chars(but: str = "", space: bool = False) -> str:
@@ -101,21 +101,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
     limit = max_depth - _FLOW_DEPTH - 2  # block levels, with room for a flow collection's
 
     def read(text: str) -> Any:
-        # one object per string text, and each plain text resolved once, as in fastload's reader
-        memo: dict[str, str] = {}
-        strings = memo.setdefault
-        resolved: dict[str, Any] = {}
-
-        def string(text: str) -> str:
-            return strings(text, text)
-
-        def scalar(text: str) -> Any:
-            if text[0] not in claimed:
-                return strings(text, text)
-            value = resolved.get(text, _UNSEEN)
-            if value is _UNSEEN:
-                value = resolved[text] = plain(text)
-            return value
+        scalar, string = scalar_readers(claimed, plain)  # as fastload's reader reads them
 
         def scalar_of(single: str | None, double: str | None, plain_text: str) -> Any:
             """The value of a scalar matched as `'single'`, `"double"` or plain."""

@@ -68,6 +68,30 @@ def scalar_rules(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]) -> tupl
     return claimed, plain
 
 
+def scalar_readers(claimed: frozenset[str], plain: Callable[[str], Any]) -> tuple[Callable[[str], Any],
+                                                                                 Callable[[str], str]]:
+    """For one read of a file, (`scalar(text)`: a plain scalar's value, `string(text)`: a quoted
+    one's). Each plain text is resolved once however often it recurs (the same dates, versions
+    and keys on every entry), and each string is one object per text (the same ids throughout a
+    file, which the checked entries keep): both readers build their documents with these."""
+    strings: dict[str, str] = {}
+    share = strings.setdefault
+    resolved: dict[str, Any] = {}
+
+    def scalar(text: str) -> Any:
+        if text and text[0] not in claimed:  # a string: no resolver claims its first character
+            return share(text, text)
+        value = resolved.get(text, _UNSEEN)
+        if value is _UNSEEN:
+            value = resolved[text] = plain(text)
+        return value
+
+    def string(text: str) -> str:
+        return share(text, text)
+
+    return scalar, string
+
+
 def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_depth: int) -> Callable[[str], Any]:
     """`read(text)` building the document exactly as `loader` (a CSafeLoader subclass with the
     inventory's resolvers and constructors) would, for a file without tags, anchors or aliases.
@@ -90,11 +114,7 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_dept
             items: list[Any] = []
             documents = 0
             root = None
-            # libyaml makes a new object for every scalar; the same ids (elements, purposes,
-            # systems, countries) recur throughout a file, and the checked entries keep them
-            memo: dict[str, str] = {}
-            strings = memo.setdefault
-            resolved: dict[str, Any] = {}
+            scalar_value, string = scalar_readers(claimed, plain)
             while True:
                 event: Any = get()
                 if event is None:
@@ -103,17 +123,7 @@ def make_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader], max_dept
                 if kind is scalar:
                     if event.anchor is not None or event.tag is not None:
                         raise Unsupported
-                    value = event.value
-                    if event.implicit[0] and (not value or value[0] in claimed):
-                        # resolved once per distinct text: the same dates, versions and keys
-                        # (`name`, `from`, `to`) recur on every entry, and the answer is a scalar
-                        text = value
-                        value = resolved.get(text, _UNSEEN)
-                        if value is _UNSEEN:
-                            value = resolved[text] = plain(text)
-                    else:  # a string: one object for each text however often it is written
-                        value = strings(value, value)
-                    items.append(value)
+                    items.append(scalar_value(event.value) if event.implicit[0] else string(event.value))
                 elif kind is map_start or kind is seq_start:
                     if event.anchor is not None or event.tag is not None:
                         raise Unsupported
