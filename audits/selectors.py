@@ -47,11 +47,6 @@ def flows_with_elements(ctx: Context) -> list[Flow]:
     return [f for f in ctx.inventory.flows.values() if f.elements]
 
 
-@selector("every flow that carries elements for at least one purpose")
-def flows_with_purposes(ctx: Context) -> list[Flow]:
-    return [f for f in ctx.inventory.flows.values() if f.purposes and f.elements]
-
-
 @selector("every flow between systems or organisations (not collection) that carries elements for a purpose")
 def non_collection_flows(ctx: Context) -> list[Flow]:
     subjects = ctx.inventory.subjects

@@ -96,15 +96,16 @@ def _disclosures(ctx: Context) -> list[Disclosure]:
     view, inv = ctx.view, ctx.inventory
     me = view.controller
     out = []
-    operators, subjects = view.operators, inv.subjects
+    operators = view.operators
+    # the business discloses what it collects (a flow from subjects) or holds (a flow from its
+    # own nodes); a recipient's own onward disclosure is not the business's
+    sources = {*inv.subjects, *(node for node, operator in operators.items() if operator.id == me.id)}
     for flow in inv.flows.values():
+        if flow.from_ not in sources:
+            continue
         recipient = operators.get(flow.to)
         if recipient is None or recipient.id == me.id:
             continue
-        if flow.from_ not in subjects:
-            source = operators.get(flow.from_)
-            if source is None or source.id != me.id:
-                continue  # a recipient's own onward disclosure is not the business's
         if not view.carried(flow, REGIME):
             continue
         exempt = flow.consumer_directed or flow.merger

@@ -6,7 +6,7 @@ from flowaudit.inventory.anonymity import processes_only_anonymous_data
 from flowaudit.inventory.models import Element, Flow, Identifier, Purpose, State
 
 from .. import selectors
-from ..rule import Context, rule
+from ..rule import Context, rule, selector
 from ..findings import Hit, Severity, hit
 
 
@@ -75,9 +75,19 @@ def retention_missing(ctx: Context, purpose: Purpose) -> Hit | None:
     return None
 
 
+@selector("every flow that carries elements for purposes that all `need` pseudonymised or anonymised data")
+def pseudonymous_flows(ctx: Context) -> list[Flow]:
+    purposes = ctx.inventory.purposes
+    pseudonymous = {p for p, purpose in purposes.items() if purpose.needs is not State.IDENTIFIED}
+    if not pseudonymous:  # most inventories: no purpose asks for less than identified data
+        return []
+    return [f for f in ctx.inventory.flows.values()
+            if f.purposes and f.elements and pseudonymous.issuperset(f.purposes)]
+
+
 @rule("MIN-004", title="Pseudonymous purposes get no direct identifiers", severity=Severity.MEDIUM,
       legal=("GDPR Art. 5(1)(c)", "GDPR Art. 25(1)"), subject="flow",
-      over=selectors.flows_with_purposes,
+      over=pseudonymous_flows,
       remediation="Pseudonymise or drop the direct identifiers before the flow (data protection by design).",
       example="""
 purposes:

@@ -27,15 +27,21 @@ def processor_without_dpa(ctx: Context, org: Organisation) -> Hit | None:
     return hit(org, f"{org.relation.value} '{org.name}' receives personal data without a data-processing agreement")
 
 
+def flows_into(ctx: Context, relations: tuple[Relation, ...]) -> list[Flow]:
+    """The flows that end at an organisation of one of `relations` or at a system it operates, in
+    inventory order: found from the few such nodes, not by asking every flow's destination
+    (none at all for most inventories and relations)."""
+    nodes = {node for node, operator in ctx.view.operators.items() if operator.relation in relations}
+    if not nodes:
+        return []
+    return [flow for flow in ctx.inventory.flows.values() if flow.to in nodes]
+
+
 @selector("every flow of personal data from a processor to a sub-processor (another organisation)")
 def processor_to_subprocessor(ctx: Context) -> list[Flow]:
     view = ctx.view
-    operators = view.operators
     out = []
-    for flow in ctx.inventory.flows.values():
-        receiver = operators.get(flow.to)  # most flows end elsewhere than at a sub-processor: asked first
-        if receiver is None or receiver.relation is not Relation.SUB_PROCESSOR:
-            continue
+    for flow in flows_into(ctx, (Relation.SUB_PROCESSOR,)):
         exporter, importer, _ = view.parties(flow)
         if (exporter is not None and importer is not None and exporter.id != importer.id
                 and exporter.role is Role.PROCESSOR and importer.relation is Relation.SUB_PROCESSOR
@@ -82,9 +88,17 @@ def _sensitive_reasons(ctx: Context, element: Element) -> list[str]:
     return reasons
 
 
+@selector("every flow that carries elements to a partner or a third party (the organisation or a system it operates)")
+def flows_to_partners(ctx: Context) -> list[Flow]:
+    return [flow for flow in flows_into(ctx, _PARTNERS) if flow.elements]
+
+
+_PARTNERS = (Relation.PARTNER, Relation.THIRD_PARTY)
+
+
 @rule("TPX-003", title="Sensitive data does not reach partners or third parties", severity=Severity.HIGH,
       legal=("GDPR Art. 5(1)(f)", "GDPR Art. 9"), subject="flow",
-      over=selectors.flows_with_elements,
+      over=flows_to_partners,
       remediation="Stop disclosing this data to the partner or third party, or anonymise it first; if the "
                   "disclosure is necessary, document the Art. 9(2) condition and the safeguards.",
       example="""
@@ -98,7 +112,7 @@ def sensitive_to_third_party(ctx: Context, flow: Flow) -> Hit | None:
     carries special-category, criminal or credentials data, or data of a subject category that
     includes children (`children: true`), not in anonymised state."""
     importer = ctx.view.operator(flow.to)
-    if importer is None or importer.relation not in (Relation.PARTNER, Relation.THIRD_PARTY):
+    if importer is None or importer.relation not in _PARTNERS:
         return None
     elements = ctx.inventory.elements
     found = {}
