@@ -162,13 +162,6 @@ def _only_strings(items: list[Any] | tuple[Any, ...]) -> bool:
     return _STR.issuperset(map(type, items))
 
 
-def is_plain(details: dict[Any, Any]) -> bool:
-    """Whether `details` are JSON-ready as they stand (string keys; strings, numbers, booleans,
-    None or lists of strings as values), so that `plain_details()` would only copy them: a
-    writer can then write them straight (a transfer finding's details are such)."""
-    return _STR.issuperset(map(type, details)) and _flat(details)
-
-
 def _flat(details: dict[Any, Any], limit: int | None = None) -> bool:
     """Every value is a string, number, boolean or None, or a list of strings (at most `limit`
     long): the shape of most findings' details, told from the set of their types."""

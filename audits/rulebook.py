@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from flowaudit.inventory.errors import FlowauditError
 from flowaudit.inventory.models import Category, Mechanism, Organisation, Role, iso_countries, iso_subdivisions
 
+from .mechanisms import choose
+
 if TYPE_CHECKING:
     from flowaudit.inventory.graph import Transfer
 
@@ -419,8 +421,6 @@ class Rulebook:
         """The mechanism that counts for a restricted transfer under its regime (the strongest
         valid one among those the flow declares and the regime recognises; `audits.mechanisms`),
         with why it does not count when none does."""
-        from .mechanisms import choose
-
         return choose(self, transfer)
 
 

@@ -172,6 +172,40 @@ def write_dict(value: dict[Any, Any], out: list[str], newline: str) -> None:
     _write_dict(value, out, newline)
 
 
+def write_flat_dict(value: dict[Any, Any], out: list[str], newline: str) -> bool:
+    """`write_dict` for a non-empty dict of the shape most findings' details have (string keys;
+    strings, integers, booleans, None and lists of strings as values), returning True; False, with
+    nothing appended, for any other dict, which the caller makes JSON-ready first. The shape is
+    found out while writing: telling it beforehand took a fifth of the writing's time (a pass
+    over the values' types, then one per list)."""
+    inner = newline + _INDENT
+    deeper = inner + _INDENT
+    between = "," + deeper
+    parts = []
+    for key, item in value.items():
+        if type(key) is not str:
+            return False
+        kind = type(item)
+        if kind is str:
+            parts.append(_key_text(key) + encode_basestring(item))
+        elif kind is list:
+            if not item:
+                parts.append(_key_text(key) + "[]")
+                continue
+            try:  # the C escaper refuses a non-string (and writes a `str` subclass as its text)
+                parts.append(_key_text(key) + "[" + deeper + between.join(map(encode_basestring, item)) + inner + "]")
+            except TypeError:
+                return False
+        elif kind is int:
+            parts.append(_key_text(key) + int.__repr__(item))
+        elif item is None or kind is bool:
+            parts.append(_key_text(key) + _CONSTANTS[item])
+        else:
+            return False
+    out.append("{" + inner + ("," + inner).join(parts) + newline + "}")
+    return True
+
+
 def write(value: Any, out: list[str], newline: str) -> None:
     """Append the text of `value` at the indentation that `newline` (a line break and the
     indentation of the line `value` starts on) gives."""

@@ -13,7 +13,7 @@ from json.encoder import encode_basestring  # the C escaper (ensure_ascii=False)
 from xml.sax.saxutils import escape, quoteattr
 
 from flowaudit.audits import AuditResult, Severity
-from flowaudit.audits.findings import Finding, is_plain
+from flowaudit.audits.findings import Finding
 from flowaudit.audits.catalogue import BY_ID
 from flowaudit.reports import jsontext
 from flowaudit.reports.meta import version
@@ -84,11 +84,11 @@ def _finding_writer() -> jsontext.Writer:
         deeper = inner + "  "
         out.append(head + "{" + deeper + '"kind": ' + text(f.subject_kind) + "," + deeper + '"id": '
                    + text(f.subject_id) + inner + "}" + comma + '"message": ' + text(f.message) + middle)
-        details = f.details if is_plain(f.details) else f.plain_details()
-        if details:  # a dict: its writer straight (`write` would only find out it is one)
-            jsontext.write_dict(details, out, inner)
-        else:
+        details = f.details
+        if not details:
             out.append("{}")
+        elif not jsontext.write_flat_dict(details, out, inner):  # most details are written as they are
+            jsontext.write_dict(f.plain_details(), out, inner)
         out.append(comma + '"waived": ' + ("true" if f.waived else "false"))
         if f.waiver is not None:
             out.append(comma + '"waiver": ')

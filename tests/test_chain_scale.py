@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from flowaudit.audits import AuditResult, default_rulebook
 from flowaudit.audits.engine import run_audit
 from flowaudit.audits.findings import Waived
-from flowaudit.audits import mechanisms
+from flowaudit.audits import rulebook
 from flowaudit.inventory import Inventory, load_inventory
 from flowaudit.inventory.graph import PATH_LIMIT, InventoryView
 from flowaudit.inventory.loader import SourceFile
@@ -138,7 +138,7 @@ def test_each_transfers_mechanism_is_chosen_once(chain_inventory: Inventory,
     """Ten rules ask which mechanism counts for each transfer: the law decides it once (it was
     twice, once for `Transfer.mechanism` and once for the rules' memo; now the transfer keeps
     the choice), and the Chapter V transfers are listed once for the ten rules, not once per rule."""
-    chosen = _count(monkeypatch, mechanisms, "choose")
+    chosen = _count(monkeypatch, rulebook, "choose")  # `Rulebook.choose_mechanism` asks it
     listed = _count(monkeypatch, InventoryView, "transfers")
     result = run_audit(chain_inventory, AS_OF)
     assert not result.errors

@@ -395,9 +395,18 @@ def bcr_outside_group(ctx: Context, flow: Flow) -> Hit | None:
                exporter_group=exporter.bcr_group, importer_group=importer.bcr_group)
 
 
+@selector("every restricted transfer under a regime with a Chapter V that carries special-category (Art. 9) or "
+          "criminal (Art. 10) data")
+def sensitive_transfers(ctx: Context) -> list[Transfer]:
+    sensitive = {e.id for e in ctx.inventory.elements.values() if e.special or e.criminal}
+    if not sensitive:  # most inventories' transfers: none to look at
+        return []
+    return [t for t in chapter_v_transfers(ctx) if any(e.id in sensitive for e in t.elements)]
+
+
 @rule("TRF-010", title="Special-category data sent to a non-adequate country has supplementary measures",
       severity=Severity.HIGH, legal=("GDPR Art. 9", "GDPR Art. 46", "EDPB Recommendations 01/2020"),
-      subject="flow", over=chapter_v_transfers,
+      subject="flow", over=sensitive_transfers,
       remediation="Add supplementary measures (encryption with exporter-held keys, pseudonymisation, "
                   "split processing) and list them in `transfer.measures`.",
       example="""
