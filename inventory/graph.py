@@ -41,6 +41,8 @@ _FEW = 8  # elements a flow carries for `_propagate` to read them all rather tha
 _NO_REGIMES: dict[str, tuple[str, ...]] = {}  # shared: `_regime_elements`' answers are read, never changed
 PATH_LIMIT = 20  # nodes of an onward chain shown (SPEC §5: lists in details are cut to 20)
 PATH_CUT = "…"  # stands where a long chain is cut; never an id (ids match ^[a-z0-9])
+_KEEP = PATH_LIMIT // 2  # a cut path: its first _KEEP nodes, PATH_CUT, the last _TAIL before the destination
+_TAIL = PATH_LIMIT - _KEEP - 2
 
 
 class AdequacyDecision(Protocol):
@@ -190,6 +192,7 @@ class InventoryView:
         self._elements_cache: dict[tuple[str, ...], tuple[Element, ...]] = {}
         self._adequacy_cache: dict[tuple[str, str, str, frozenset[Category]], Adequacy] = {}
         self._chain_cache: dict[str, dict[str, tuple[str | None, int, tuple[str, ...]]]] = {}
+        self._tail_cache: dict[str, dict[str, tuple[str, ...]]] = {}
         self._leaving_cache: dict[tuple[str, tuple[str, ...]], tuple[dict[str, tuple[str, ...]], int]] = {}
         self._regimes_cache: dict[tuple[Any, ...], dict[str, tuple[str, ...]]] = {}
         self._decisions: dict[tuple[str, str], list[Any]] = {}  # adequacy decisions in force, per regime and country
@@ -851,21 +854,30 @@ class InventoryView:
         length = depth + 2
         if length <= PATH_LIMIT:
             return [*head, flow.to], length  # the head holds the whole chain
-        keep = PATH_LIMIT // 2
-        tail = self._walk_back(flow.from_, transfer.regime, PATH_LIMIT - keep - 2)
-        return [*head[:keep], PATH_CUT, *tail, flow.to], length
+        return [*head[:_KEEP], PATH_CUT, *self._tail(flow.from_, transfer.regime), flow.to], length
 
-    def _walk_back(self, node: str, regime: str, count: int) -> list[str]:
-        """The last `count` nodes of the chain that ends at `node` (parent pointers)."""
-        chains = self._chains(regime)
-        out = [node]
-        while len(out) < count:
-            parent = chains[out[-1]][0]
-            if parent is None:
-                break
-            out.append(parent)
-        out.reverse()
-        return out
+    def _tail(self, node: str, regime: str) -> tuple[str, ...]:
+        """The last _TAIL nodes of the chain that ends at `node` (fewer near its start). Kept
+        for the nodes asked about: a node's tail is its parent's and itself, so asking along a
+        chain, hop after hop as the rules do, costs a step each, not _TAIL."""
+        tails = self._tail_cache.setdefault(regime, {})
+        found = tails.get(node)
+        if found is None:
+            chains = self._chains(regime)
+            parent = chains[node][0]
+            before = tails.get(parent) if parent is not None else ()
+            if before is None:  # walk back along the parent pointers
+                out = [node]
+                while len(out) < _TAIL:
+                    parent = chains[out[-1]][0]
+                    if parent is None:
+                        break
+                    out.append(parent)
+                found = tuple(reversed(out))
+            else:
+                found = (*before[len(before) - _TAIL + 1:], node) if len(before) >= _TAIL else (*before, node)
+            tails[node] = found
+        return found
 
     def _chains(self, regime: str) -> dict[str, tuple[str | None, int, tuple[str, ...]]]:
         """Per node reached by data under `regime`: its parent on a shortest chain from a first

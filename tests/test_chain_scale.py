@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import re
 from collections import Counter
 from pathlib import Path
@@ -158,3 +159,38 @@ def test_the_chain_findings_are_linear_in_its_length(tmp_path: Path) -> None:
         longest = max(len(f.details.get("path", ())) for f in result.findings)
         assert longest == PATH_LIMIT
     assert sizes[1] < 2.1 * sizes[0]
+
+
+def test_a_cut_paths_tail_is_the_same_in_any_order_of_asking(chain_inventory: Inventory) -> None:
+    """`onward_chain` keeps the tail of each chain it was asked about: asked hop after hop (as
+    the rules do), a tail grows from the previous hop's; asked backwards or at random, it is
+    walked from parent pointers. Each gives the path the parent pointers give."""
+    def paths(order: list[int]) -> dict[str, list[str]]:
+        view = InventoryView(chain_inventory, default_rulebook(), AS_OF)
+        onward = [t for t in view.transfers() if not t.first_hop]
+        return {onward[i].flow.id: view.onward_chain(onward[i])[0] for i in order}
+
+    count = sum(1 for t in InventoryView(chain_inventory, default_rulebook(), AS_OF).transfers() if not t.first_hop)
+    forward = paths(list(range(count)))
+    backward = paths(list(reversed(range(count))))
+    shuffled = list(range(count))
+    random.Random(7).shuffle(shuffled)
+    assert forward == backward == paths(shuffled)
+    view = InventoryView(chain_inventory, default_rulebook(), AS_OF)
+    cut = 0
+    for t in view.transfers():
+        if t.first_hop:
+            continue
+        chains = view._chains(t.regime)
+        walked = [t.flow.from_]  # the whole chain, by parent pointers
+        while chains[walked[-1]][0] is not None:
+            walked.append(chains[walked[-1]][0])
+        whole = [*reversed(walked), t.flow.to]
+        path = forward[t.flow.id]
+        if len(whole) <= PATH_LIMIT:
+            assert path == whole
+        else:
+            cut += 1
+            assert path == [*whole[:PATH_LIMIT // 2], "…", *whole[-(PATH_LIMIT - PATH_LIMIT // 2 - 1):]]
+            assert len(path) == PATH_LIMIT
+    assert cut > 1000
