@@ -125,17 +125,16 @@ def _audit_output(path: Path, as_of: dt.date, config: Config, selection: dict[st
     severities of its unwaived findings and the result (which `finish` need not free)."""
     from flowaudit.api import audit as run
     from flowaudit.reports.machine import ENCODED_RENDERERS, RENDERERS
-    from flowaudit.reports.text import render_lines, render_text
 
     result = run(path, as_of, config=config, parser=parser_choice(), cache=cache,
                  rules=selection["rules"], skip=selection["skip"], regimes=selection["regimes"])
     unwaived = [f.severity.value for f in result.findings if not f.waived]
     if fmt in ENCODED_RENDERERS and not width:  # no whole text before its bytes (68 MB of JSON, a 50,000-flow chain)
         return ENCODED_RENDERERS[fmt](result, label), unwaived, result
-    if width:
-        text = render_text(result, label, color=True, width=width)
-    elif fmt == "text":
-        text = render_lines(result, label)
+    if width or fmt == "text":
+        from flowaudit.reports.text import render_lines, render_text  # here: `rich` is 50 ms of a start
+
+        text = render_text(result, label, color=True, width=width) if width else render_lines(result, label)
     else:
         text = RENDERERS[fmt](result, label)
     payload = text.encode("utf-8")
