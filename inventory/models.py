@@ -109,14 +109,6 @@ def _period(value: str) -> str:
     )
 
 
-def _not_a_number(value: object) -> object:
-    # pydantic would read 2024 as a Unix timestamp; an inventory date is always written out.
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        # ValueError, not TypeError: pydantic turns only the former into a validation error
-        raise ValueError("expected an ISO 8601 date such as 2024-05-31")
-    return value
-
-
 class _JsonSchema:
     """Extra JSON Schema for an annotated type, computed when a schema is asked for (editors'
     completion lists the countries and retention keywords); validation does not use it."""
@@ -144,17 +136,23 @@ def _period_schema() -> dict[str, Any]:
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _date_text(value: object) -> object:
-    """A date is written as YYYY-MM-DD: not a timestamp (`2024-05-31T00:00`), not a number."""
-    if isinstance(value, str) and not _DATE.fullmatch(value):
-        raise PydanticCustomError("date_format", "expected a date such as 2024-05-31")
+def _date_written_out(value: object) -> object:
+    """A date is written as YYYY-MM-DD: not a timestamp (`2024-05-31T00:00`), not a number
+    (pydantic would read 2024 as a Unix timestamp). One callback a date, the text checked first."""
+    if isinstance(value, str):
+        if not _DATE.fullmatch(value):
+            raise PydanticCustomError("date_format", "expected a date such as 2024-05-31")
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        # ValueError, not TypeError: pydantic turns only the former into a validation error
+        raise ValueError("expected an ISO 8601 date such as 2024-05-31")
     return value
 
 
 def _unique(items: list[Any]) -> list[Any]:
     """A list names each item once: `elements: [email, email]` is a mistake (a copy-paste, a
     merge), and a list that means a set must not count an item twice."""
-    if len(set(items)) == len(items):  # the normal path: one C-speed pass
+    count = len(items)
+    if count < 2 or len(set(items)) == count:  # the normal path: one C-speed pass at most
         return items
     first: dict[Any, int] = {}
     for index, item in enumerate(items):
@@ -172,7 +170,7 @@ def _whole_number(value: object) -> object:
     return value
 
 
-Date = Annotated[dt.date, BeforeValidator(_not_a_number), BeforeValidator(_date_text)]
+Date = Annotated[dt.date, BeforeValidator(_date_written_out)]
 Country = Annotated[StrictStr, AfterValidator(_country), _JsonSchema(lambda: _countries_schema(regions=False))]
 CountryOrRegion = Annotated[StrictStr, AfterValidator(_country_or_region),
                             _JsonSchema(lambda: _countries_schema(regions=True))]

@@ -11,7 +11,9 @@ import re
 import reprlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from itertools import repeat
+from operator import attrgetter
+from typing import Any, NamedTuple
 
 from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -35,12 +37,12 @@ from .models import (
 )
 
 _ADAPTERS = {name: TypeAdapter(list[model]) for name, model in SECTIONS.items()}  # type: ignore[valid-type]
+_ID = attrgetter("id")
 
 
-@dataclass(slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where an entry was written: its file and its position in that file's section list (one
-    per entry: not frozen, whose `__init__` sets each field through `object.__setattr__`)."""
+    per entry: a tuple, which `InventoryBuilder.add` makes at C speed for a whole section)."""
 
     source: SourceFile
     section: str
@@ -311,9 +313,10 @@ class InventoryBuilder:
                 if section == "organisations":
                     self._broken_organisations = True
                 continue
+            positions: range | list[int]
             try:
                 entries = _ADAPTERS[section].validate_python(raw)
-                valid = list(enumerate(entries))
+                positions = range(len(entries))
             except ValidationError as exc:
                 shape_ok = False
                 failed = set()
@@ -322,36 +325,48 @@ class InventoryBuilder:
                     failed.add(err["loc"][0])
                 self._broken_organisations |= section == "organisations"
                 model = SECTIONS[section]
-                valid = []
+                entries, positions = [], []
                 for i, item in enumerate(raw):
                     if i in failed:
                         if isinstance(item, dict) and isinstance(item.get("id"), str):
                             self._broken_ids.add(item["id"])
                         continue
-                    valid.append((i, model.model_validate(item)))
+                    entries.append(model.model_validate(item))
+                    positions.append(i)
             shared = self._fields_sets
             keep = object.__setattr__
-            for _, checked in valid:  # one frozen set for the entries that set the same fields
-                names = frozenset(cast(Entry, checked).__pydantic_fields_set__)
-                keep(checked, "__pydantic_fields_set__", shared.setdefault(names, names))
+            last: dict[int, frozenset[str]] = {}  # by number of fields: the set last shared
+            for checked in entries:  # one frozen set for the entries that set the same fields
+                names = checked.__pydantic_fields_set__
+                frozen = last.get(len(names))
+                if frozen is None or names != frozen:  # most often the entries alike come in turns
+                    frozen = frozenset(names)
+                    frozen = last[len(names)] = shared.setdefault(frozen, frozen)
+                keep(checked, "__pydantic_fields_set__", frozen)
+            # an Origin each, made by C code: (source, section, position) as the tuple it is
+            places = map(tuple.__new__, repeat(Origin), zip(repeat(source), repeat(section), positions))
             if section == "waivers":
-                for i, waiver in valid:
-                    inv.waivers.append(waiver)  # type: ignore[arg-type]
-                    inv.waiver_origins.append(Origin(source, section, i))
+                inv.waivers.extend(entries)  # type: ignore[arg-type]
+                inv.waiver_origins.extend(places)
                 continue
             table = self._tables[section]
-            for i, entry in valid:
-                entry_id = entry.id  # type: ignore[attr-defined]
-                first = inv.origins.get(entry_id)
+            origins = inv.origins
+            ids = list(map(_ID, entries))
+            if len(set(ids)) == len(ids) and origins.keys().isdisjoint(ids):  # every id new: in bulk
+                origins.update(zip(ids, places, strict=True))
+                table.update(zip(ids, entries, strict=True))
+                continue
+            for entry_id, entry, place in zip(ids, entries, places, strict=True):
+                first = origins.get(entry_id)
                 if first is not None:
-                    line, col = source.locate((section, i, "id"))
+                    line, col = source.locate((section, place.index, "id"))
                     first_file = first.source.display
                     first_line = first.source.locate((first.section, first.index, "id"))[0]
                     problems.append(Problem(source.display, line, col, "id",
                                             f"duplicate id {entry_id!r}: already used by the "
                                             f"{KIND_OF_SECTION[first.section]} at {first_file}:{first_line}"))
                     continue
-                inv.origins[entry_id] = Origin(source, section, i)
+                origins[entry_id] = place
                 table[entry_id] = entry
         return shape_ok
 
@@ -401,7 +416,8 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
         for i, value in enumerate(values):
             check(owner, field_name, value, i, kinds)
 
-    selves = [o for o in inv.organisations.values() if o.relation is Relation.SELF]
+    me = Relation.SELF
+    selves = [o for o in inv.organisations.values() if o.relation is me]
     if len(selves) != 1 and not broken_organisations:
         if not selves:
             # point at an organisations section when there is one (`home`), else at the first file
@@ -417,7 +433,8 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
                                         f"(the first is {selves[0].id!r}); exactly one is allowed"))
 
     for org in inv.organisations.values():
-        check_all(org.id, "subprocessors", org.subprocessors, ("organisation",))
+        if org.subprocessors:
+            check_all(org.id, "subprocessors", org.subprocessors, ("organisation",))
     for element in inv.elements.values():
         check_all(element.id, "subjects", element.subjects, ("subject",))
     for purpose in inv.purposes.values():
@@ -431,6 +448,7 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
         check_all(system.id, "elements", system.elements, ("element",))
     endpoint = ("subject", "system", "organisation")
     subjects, systems, organisations = inv.subjects, inv.systems, inv.organisations
+    elements, purposes = inv.elements, inv.purposes
     for flow in inv.flows.values():
         # hot loop at 1,000,000 flows: dictionary lookups only; `check` only when something is wrong
         source, target = flow.from_, flow.to
@@ -446,11 +464,11 @@ def _check_references(inv: Inventory, broken: set[str], broken_organisations: bo
             problems.append(Problem(file, line, col, "to", f"flow {flow.id!r}: goes from one data subject "
                                     "category to another; a flow starts or ends at a system or organisation"))
         for value in flow.elements:
-            if value not in inv.elements:
+            if value not in elements:
                 check_all(flow.id, "elements", flow.elements, ("element",))
                 break
         for value in flow.purposes:
-            if value not in inv.purposes:
+            if value not in purposes:
                 check_all(flow.id, "purposes", flow.purposes, ("purpose",))
                 break
     for index, waiver in enumerate(inv.waivers):
