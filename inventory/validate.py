@@ -46,7 +46,7 @@ class Origin(NamedTuple):
 
     source: SourceFile
     section: str
-    index: int
+    index: int  # type: ignore[assignment]  # the field, as it reads, not tuple.index (not used)
 
 
 @dataclass
@@ -313,6 +313,7 @@ class InventoryBuilder:
                 if section == "organisations":
                     self._broken_organisations = True
                 continue
+            entries: list[Any]
             positions: range | list[int]
             try:
                 entries = _ADAPTERS[section].validate_python(raw)
