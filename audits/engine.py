@@ -122,6 +122,11 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
         errors.append(_error(r, "inventory", context.inventory.controller.id, exc))
         return
     check = r.check
+    # the regimes that cite their own law for this rule (`references:` in a regime.yaml: TRF-001
+    # under the FADP is FADP Art. 16), asked once per rule rather than once per finding
+    cited = {regime: found.references[r.id] for regime, found in context.rulebook.regimes.items()
+             if r.id in found.references}
+    explicit = r.id in context.config.severity  # the configuration's severity outranks a hit's own
     for item in items:
         try:
             out = check(context, item)
@@ -134,24 +139,13 @@ def _run_rule(r: Rule, context: Context, errors: list[Finding]) -> Iterator[Find
             continue
         if not hits:
             continue
-        legal = _legal(r, context, item)
+        legal = cited.get(getattr(item, "regime", None), r.legal) if cited else r.legal  # type: ignore[arg-type]
         for h in hits:
             level = severity
-            if h.severity is not None and r.id not in context.config.severity:
+            if h.severity is not None and not explicit:
                 level = h.severity
             # the hit's own details (`hit` makes them per call); `_merge` copies before it adds
             yield Finding(r.id, r.title, level, h.kind, h.id, h.message, legal, r.remediation, h.details)
-
-
-def _legal(r: Rule, context: Context, item: Any) -> tuple[str, ...]:
-    """The rule's references, or, for a transfer under a regime that cites its own law for this
-    rule (`references:` in its regime.yaml: TRF-001 under the FADP is FADP Art. 16), those."""
-    regime = getattr(item, "regime", None)
-    if isinstance(regime, str):
-        found = context.rulebook.regimes.get(regime)
-        if found is not None and r.id in found.references:
-            return found.references[r.id]
-    return r.legal
 
 
 def _subject_of(item: Any) -> tuple[str, str]:

@@ -42,6 +42,8 @@ def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
     c = t.choice
     if c.mechanism is None:  # none counts: the choice says why
         return c.problem  # type: ignore[attr-defined,no-any-return]
+    if c.problem is None:  # type: ignore[attr-defined]
+        return None  # the law chose it as valid, its regime's conditions first (`mechanisms.problem_of`)
     memo: dict[int, str | None] = ctx.memo("mechanism_problems", _no_problems)
     key = id(t)
     if key in memo:
@@ -245,10 +247,10 @@ def tia_problem(ctx: Context, t: Transfer) -> Hit | None:
     assert mechanism is not None  # an Art. 46/47 tool was chosen
     transfer = t.flow.transfer
     tia = transfer.tia if transfer else None
-    limit = ctx.config.limits.get("tia_max_age_months", ctx.rulebook.tia_max_age_months)
     if tia is None or tia.date is None:
         return hit(t, f"{_describe(ctx, t)} under {mechanism.value} has no transfer-impact assessment",
                    **_details(t, problem="no-tia"))
+    limit = ctx.config.limits.get("tia_max_age_months", ctx.rulebook.tia_max_age_months)
     assert transfer is not None  # the TIA came from it
     if tia.outcome is TiaOutcome.NOT_ACCEPTABLE:
         return hit(t, f"{_describe(ctx, t)}: the TIA of {tia.date} found the transfer not acceptable, yet it goes on",
