@@ -63,11 +63,22 @@ def _finding_writer() -> jsontext.Writer:
     50,000 findings of two rules). tests/test_chain_scale.py holds the two writers together."""
     heads: dict[tuple[Any, ...], str] = {}
     middles: dict[tuple[Any, ...], str] = {}
+    layouts: dict[str, tuple[str, ...]] = {}
     text = encode_basestring
 
-    def write(f: Finding, out: list[str], newline: str) -> None:
+    def layout(newline: str) -> tuple[str, ...]:
+        """The fixed text between a finding's values at the indentation `newline` gives."""
         inner = newline + "  "
-        comma = "," + inner
+        comma, deeper = "," + inner, inner + "  "
+        return (inner, comma, "{" + deeper + '"kind": ', "," + deeper + '"id": ', inner + "}" + comma + '"message": ',
+                comma + '"waived": true', comma + '"waived": false', comma + '"location": {' + deeper + '"file": ',
+                "," + deeper + '"line": ', inner + "}" + newline + "}", newline + "}")
+
+    def write(f: Finding, out: list[str], newline: str) -> None:
+        fixed = layouts.get(newline)
+        if fixed is None:
+            fixed = layouts[newline] = layout(newline)
+        inner, comma, kind, ident, message, waived, unwaived, file, line, closed, close = fixed
         head = heads.get((f.rule, f.title, f.severity, newline))
         if head is None:
             head = heads[f.rule, f.title, f.severity, newline] = (
@@ -80,15 +91,14 @@ def _finding_writer() -> jsontext.Writer:
             middle = middles[f.legal, f.remediation, newline] = (
                 comma + '"legal": ' + "".join(legal) + comma + '"remediation": ' + text(f.remediation)
                 + comma + '"details": ')
-        deeper = inner + "  "
-        out.append(head + "{" + deeper + '"kind": ' + text(f.subject_kind) + "," + deeper + '"id": '
-                   + text(f.subject_id) + inner + "}" + comma + '"message": ' + text(f.message) + middle)
+        # pieces, joined once with the rest of the finding (not concatenated here, a copy each)
+        out += (head, kind, text(f.subject_kind), ident, text(f.subject_id), message, text(f.message), middle)
         details = f.details
         if not details:
             out.append("{}")
         elif not jsontext.write_flat_dict(details, out, inner):  # most details are written as they are
             jsontext.write_dict(f.plain_details(), out, inner)
-        out.append(comma + '"waived": ' + ("true" if f.waived else "false"))
+        out.append(waived if f.waived else unwaived)
         if f.waiver is not None:
             out.append(comma + '"waiver": ')
             jsontext.write(f.waiver.as_dict(), out, inner)
@@ -97,10 +107,10 @@ def _finding_writer() -> jsontext.Writer:
             jsontext.write(f.waiver_expired.as_dict(), out, inner)
         location = f.location
         if location is not None:  # {"file": ..., "line": ...} as `jsontext.write` lays it out
-            line = location[1]
-            out.append(comma + '"location": {' + deeper + '"file": ' + text(location[0]) + "," + deeper
-                       + '"line": ' + ("null" if line is None else int.__repr__(line)) + inner + "}")
-        out.append(newline + "}")
+            number = location[1]
+            out += (file, text(location[0]), line, "null" if number is None else int.__repr__(number), closed)
+        else:
+            out.append(close)
 
     return write  # type: ignore[return-value]
 
