@@ -29,7 +29,7 @@ _RANK = {Severity.CRITICAL: 4, Severity.HIGH: 3, Severity.MEDIUM: 2, Severity.LO
 SEVERITIES = tuple(Severity)  # most severe first
 
 
-@dataclass
+@dataclass(slots=True)
 class Hit:
     """What a rule's check returns: the subject and what is wrong. The engine adds the metadata."""
 
@@ -107,7 +107,7 @@ def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Finding:
     rule: str
     title: str
