@@ -86,11 +86,20 @@ _NOKEY = object()
 _SKIP = (None, 0, 0, None, "")  # a blank or comment line
 
 
-def _fresh(template: Any) -> Any:
-    """A new copy of a flow collection read before: new containers, the same scalars."""
-    if type(template) is list:
-        return [_fresh(x) if type(x) is list or type(x) is dict else x for x in template]
-    return {k: _fresh(v) if type(v) is list or type(v) is dict else v for k, v in template.items()}
+def _inner(template: Any) -> tuple[Any, ...]:
+    """The collections inside a flow collection's template, for `_fresh`: (key or index, the
+    collection, its own inner collections) each; () for a collection of scalars."""
+    items = template.items() if type(template) is dict else enumerate(template)
+    return tuple((k, v, _inner(v)) for k, v in items if type(v) is list or type(v) is dict)
+
+
+def _fresh(template: Any, inner: tuple[Any, ...]) -> Any:
+    """A new copy of a flow collection read before: new containers, the same scalars (a shallow
+    copy, then a copy of each collection inside it)."""
+    new = template.copy()
+    for key, collection, deeper in inner:
+        new[key] = _fresh(collection, deeper) if deeper else collection.copy()
+    return new
 
 
 def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
@@ -101,7 +110,9 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
     limit = max_depth - _FLOW_DEPTH - 2  # block levels, with room for a flow collection's
 
     def read(text: str) -> Any:
-        scalar, string = scalar_readers(claimed, plain)  # as fastload's reader reads them
+        strings: dict[str, str] = {}
+        share = strings.setdefault
+        scalar, string = scalar_readers(claimed, plain, strings)  # as fastload's reader reads them
 
         def scalar_of(single: str | None, double: str | None, plain_text: str) -> Any:
             """The value of a scalar matched as `'single'`, `"double"` or plain."""
@@ -130,11 +141,11 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                 return _PENDING
             return scalar_of(single, double, plain_text)
 
-        def flow_of(text: str) -> tuple[Any, bool]:
-            """A flow collection's template, and whether it holds scalars only."""
+        def flow_of(text: str) -> tuple[Any, tuple[Any, ...]]:
+            """A flow collection's template, and the collections inside it (`_inner`)."""
             m = _WORD_LIST.fullmatch(text)
             if m is not None:  # `[a, b c, d]`, the common case: plain scalars hold no `,`
-                return [scalar(word) for word in m.group(1).split(", ")], True
+                return [scalar(word) for word in m.group(1).split(", ")], ()
             tokens: list[tuple[str, Any]] = []
             match, pos, end = _FLOW_TOKEN.match, 0, len(text)
             while pos < end:
@@ -161,8 +172,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
             value, at = node(tokens, 0, 0)
             if at != len(tokens) - 1:
                 raise Unsupported
-            inner = value.values() if type(value) is dict else value
-            return value, all(type(x) is not list and type(x) is not dict for x in inner)
+            return value, _inner(value)
 
         def node(tokens: list[tuple[str, Any]], at: int, depth: int) -> tuple[Any, int]:
             kind, value = tokens[at]
@@ -247,7 +257,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
         spent, read_lines = [0], [0]  # flow tokens read one by one, and lines so far
         heads: dict[str, Any] = {}
         values: dict[str, Any] = {}
-        flows: dict[str, tuple[Any, bool]] = {}
+        flows: dict[str, tuple[Any, tuple[Any, ...]]] = {}
         wholes: dict[str, Any] = {}
         # the open collections below the current one; the document itself fills the pending
         # slot of `holder`, at column -1
@@ -258,6 +268,9 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
         # the code of a line that is just the next `key: value` of `cur`: its column when `cur`
         # is a mapping and no slot is open, else -3, which no line has
         cc = -3
+        # the column of a `- key: value` line that opens the next mapping beside `cur`: that of
+        # `seq`, the sequence holding `cur` when `cur` is a mapping and no slot is open, else -3
+        sc, seq = -3, holder
         if "\r" in text:  # a file saved on Windows: CR LF is one line break, as libyaml reads it
             text = text.replace("\r\n", "\n")  # (a CR left on its own is declined with the line)
         lines = iter(text.split("\n"))
@@ -272,16 +285,26 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
             if entry:  # `key: ...` or `- key: ...`
                 code, key, i, j = entry
                 value = values.get(rest, _UNSEEN)
-                if value is _UNSEEN:
-                    value = values[rest] = value_of(rest)
+                if value is _UNSEEN:  # as `value_of` reads it, the usual plain string without a call
+                    value = values[rest] = (share(rest, rest) if _WORDS(rest) and rest[0] not in claimed
+                                            else value_of(rest))
                 if code == cc and value is not _PENDING and value is not _OPEN:
                     # most lines: the next key of the current mapping, at its column
                     if value is _FLOW:
-                        template, flat = flows[rest]
-                        value = template.copy() if flat else _fresh(template)
+                        template, inner = flows[rest]
+                        value = _fresh(template, inner) if inner else template.copy()
                     if key in cur:  # a key given twice: the full loader says where
                         raise Unsupported
                     cur[key] = value
+                    continue
+                if i == sc and j == ci and value is not _PENDING and value is not _OPEN:
+                    # `- key: value` at the column of the sequence that holds `cur` (a mapping
+                    # whose keys are at the column of this key): that sequence's next mapping
+                    if value is _FLOW:
+                        template, inner = flows[rest]
+                        value = _fresh(template, inner) if inner else template.copy()
+                    cur = {key: value}
+                    seq.append(cur)
                     continue
             else:
                 whole = wholes.get(line)
@@ -293,8 +316,8 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
             if value is _FLOW or value is _OPEN:
                 if value is _OPEN:  # read on: the flow collection is indented past its block
                     rest = continued(rest, i if key is _NOKEY else max(i, j), lines)
-                template, flat = flows[rest]
-                value = template.copy() if flat else _fresh(template)
+                template, inner = flows[rest]
+                value = _fresh(template, inner) if inner else template.copy()
             if pending:  # the previous line left a slot: a collection opens here, or it stays null
                 pending = False
                 if i > ci or (i == ci and j >= 0 and is_map):  # deeper, or a sequence at its key's column
@@ -340,6 +363,11 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
                 if value is _PENDING:
                     pending, pending_key = True, key
             cc = ci if is_map and not pending else -3
+            sc = -3
+            if cc >= 0:
+                seq, sc, outer_is_map = stack[-1]
+                if outer_is_map:
+                    sc = -3
         if cur is holder:  # no node at all: left to the event reader
             raise Unsupported
         return holder[0]

@@ -68,13 +68,15 @@ def scalar_rules(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader]) -> tupl
     return claimed, plain
 
 
-def scalar_readers(claimed: frozenset[str], plain: Callable[[str], Any]) -> tuple[Callable[[str], Any],
-                                                                                 Callable[[str], str]]:
+def scalar_readers(claimed: frozenset[str], plain: Callable[[str], Any], strings: dict[str, str] | None = None,
+                   ) -> tuple[Callable[[str], Any], Callable[[str], str]]:
     """For one read of a file, (`scalar(text)`: a plain scalar's value, `string(text)`: a quoted
     one's). Each plain text is resolved once however often it recurs (the same dates, versions
     and keys on every entry), and each string is one object per text (the same ids throughout a
-    file, which the checked entries keep): both readers build their documents with these."""
-    strings: dict[str, str] = {}
+    file, which the checked entries keep): both readers build their documents with these. A
+    reader that shares strings itself too passes its `strings` (text -> the one object)."""
+    if strings is None:
+        strings = {}
     share = strings.setdefault
     resolved: dict[str, Any] = {}
 
