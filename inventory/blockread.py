@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from itertools import chain, repeat
 from typing import Any
 
 import yaml
@@ -84,6 +85,21 @@ _OPEN = object()  # a flow collection that goes on on the next lines
 _UNSEEN = object()
 _NOKEY = object()
 _SKIP = (None, 0, 0, None, "")  # a blank or comment line
+
+
+def _pieces(text: str, size: int = 1 << 20) -> Iterator[str]:
+    """`text` in pieces of about `size` characters, each cut at a line break (the break itself
+    left out), so that their lines are `text`'s: a piece's lines are dropped once read, and the
+    next piece's take their memory (all of a 50,000-flow file's at once: 40 MB, 10,000 page
+    faults)."""
+    start = 0
+    while True:
+        cut = text.find("\n", start + size)
+        if cut < 0:
+            yield text[start:]
+            return
+        yield text[start:cut]
+        start = cut + 1
 
 
 def _inner(template: Any) -> tuple[Any, ...]:
@@ -273,7 +289,7 @@ def make_line_reader(loader: type[yaml.CSafeLoader] | type[yaml.SafeLoader],
         sc, seq = -3, holder
         if "\r" in text:  # a file saved on Windows: CR LF is one line break, as libyaml reads it
             text = text.replace("\r\n", "\n")  # (a CR left on its own is declined with the line)
-        lines = iter(text.split("\n"))
+        lines = chain.from_iterable(map(str.split, _pieces(text), repeat("\n")))
         spent[0] = read_lines[0] = 0
         for read_lines[0], line in enumerate(lines, 1):
             head, sep, rest = line.partition(": ")

@@ -38,6 +38,7 @@ from .models import (
 
 _ADAPTERS = {name: TypeAdapter(list[model]) for name, model in SECTIONS.items()}  # type: ignore[valid-type]
 _ID = attrgetter("id")
+_BATCH = 2000  # entries checked at a time (`InventoryBuilder._validated`)
 
 
 class Origin(NamedTuple):
@@ -316,7 +317,7 @@ class InventoryBuilder:
             entries: list[Any]
             positions: range | list[int]
             try:
-                entries = _ADAPTERS[section].validate_python(raw)
+                entries = self._validated(section, raw)
                 positions = range(len(entries))
             except ValidationError as exc:
                 shape_ok = False
@@ -334,16 +335,7 @@ class InventoryBuilder:
                         continue
                     entries.append(model.model_validate(item))
                     positions.append(i)
-            shared = self._fields_sets
-            keep = object.__setattr__
-            last: dict[int, frozenset[str]] = {}  # by number of fields: the set last shared
-            for checked in entries:  # one frozen set for the entries that set the same fields
-                names = checked.__pydantic_fields_set__
-                frozen = last.get(len(names))
-                if frozen is None or names != frozen:  # most often the entries alike come in turns
-                    frozen = frozenset(names)
-                    frozen = last[len(names)] = shared.setdefault(frozen, frozen)
-                keep(checked, "__pydantic_fields_set__", frozen)
+                self._share_fields_sets(entries)
             # an Origin each, made by C code: (source, section, position) as the tuple it is
             places = map(tuple.__new__, repeat(Origin), zip(repeat(source), repeat(section), positions))
             if section == "waivers":
@@ -370,6 +362,38 @@ class InventoryBuilder:
                 origins[entry_id] = place
                 table[entry_id] = entry
         return shape_ok
+
+    def _validated(self, section: str, raw: list[Any]) -> list[Any]:
+        """The entries of `raw`, checked `_BATCH` at a time: pydantic gives each entry a set of
+        the fields it sets (700 bytes), which `_share_fields_sets` replaces by a shared one, so
+        the next batch's entries take the memory the last batch's sets leave (fresh memory costs
+        the kernel a page fault each 4 KB). An invalid batch: `ValidationError` of the whole
+        list, its errors located in it."""
+        adapter = _ADAPTERS[section]
+        entries: list[Any] = []
+        for start in range(0, len(raw), _BATCH):
+            try:
+                batch = adapter.validate_python(raw[start:start + _BATCH])
+            except ValidationError:
+                batch = entries = adapter.validate_python(raw)  # raises, with every error located
+            self._share_fields_sets(batch)
+            if batch is entries:  # pragma: no cover - a list valid as a whole after an invalid batch
+                break
+            entries += batch
+        return entries
+
+    def _share_fields_sets(self, entries: list[Any]) -> None:
+        """One frozen set for the entries that set the same fields (see `Entry._own_fields_set`)."""
+        shared = self._fields_sets
+        keep = object.__setattr__
+        last: dict[int, frozenset[str]] = {}  # by number of fields: the set last shared
+        for checked in entries:
+            names = checked.__pydantic_fields_set__
+            frozen = last.get(len(names))
+            if frozen is None or names != frozen:  # most often the entries alike come in turns
+                frozen = frozenset(names)
+                frozen = last[len(names)] = shared.setdefault(frozen, frozen)
+            keep(checked, "__pydantic_fields_set__", frozen)
 
     def finish(self) -> Inventory:
         """The inventory, once every reference resolves; else `InventoryError` with every problem."""
