@@ -96,6 +96,11 @@ class Context:
     def as_of(self) -> dt.date:
         return self.view.as_of
 
+    def table(self, key: str) -> dict[Any, Any]:
+        """A dict kept for the audit under `key`: answers a check works out once per distinct input
+        (flows repeat their lists of purposes and elements) and looks up after."""
+        return self.memo(key, _new_table)
+
     def memo(self, key: str, compute: Callable[[Context], T]) -> T:
         """`compute(self)`, once per audit under `key`."""
         try:
@@ -103,3 +108,7 @@ class Context:
         except KeyError:
             value = self._memo[key] = compute(self)
             return value
+
+
+def _new_table(ctx: Context) -> dict[Any, Any]:
+    return {}

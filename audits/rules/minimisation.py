@@ -45,16 +45,28 @@ flows:
 def flow_carries_unneeded(ctx: Context, flow: Flow) -> Hit | None:
     """A flow carries an element that none of the flow's purposes lists (a flow with no
     purpose needs nothing)."""
-    purposes = ctx.inventory.purposes
-    needed: set[str] = set()
-    for p in flow.purposes:
-        needed.update(purposes[p].elements)
-    extra = [e for e in flow.elements if e not in needed]
-    if not extra:
+    unneeded = _unneeded(ctx, tuple(flow.purposes), tuple(flow.elements))
+    if not unneeded:
         return None
+    extra = list(unneeded)
     why = ("the flow has no purpose" if not flow.purposes
            else f"none of its purposes ({', '.join(flow.purposes)}) needs {'it' if len(extra) == 1 else 'them'}")
     return hit(flow, f"carries {', '.join(extra)}; {why}", elements=extra)
+
+
+def _unneeded(ctx: Context, purposes: tuple[str, ...], elements: tuple[str, ...]) -> tuple[str, ...]:
+    """The elements none of the purposes lists, once per distinct pair of lists (flows repeat them:
+    a system's every flow for one purpose, a chain's every hop)."""
+    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = ctx.table("unneeded")
+    key = (purposes, elements)
+    found = memo.get(key)
+    if found is None:
+        entries = ctx.inventory.purposes
+        needed: set[str] = set()
+        for p in purposes:
+            needed.update(entries[p].elements)
+        found = memo[key] = tuple(e for e in elements if e not in needed)
+    return found
 
 
 @rule("MIN-003", title="Every processing activity has a retention period", severity=Severity.MEDIUM,

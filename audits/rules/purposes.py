@@ -34,28 +34,44 @@ def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
     An element collected by flows that state no purpose was collected for none: any later
     purpose is a new one.
     """
-    purposes = ctx.inventory.purposes
-    collected_for = ctx.view.collected_for
-    pairs = []
-    for p in flow.purposes:
-        purpose = purposes[p]
-        if purpose.legal_basis is LegalBasis.CONSENT:
-            continue
-        for e in flow.elements:
-            original = collected_for.get(e)
-            if original is None or p in original:  # never collected: not judged; collected for nothing: judged
-                continue
-            if any(q in purpose.compatible_with or p in purposes[q].compatible_with for q in original):
-                continue
-            pairs.append({"element": e, "purpose": p, "collected_for": sorted(original)})
-    if not pairs:
+    found = _new_uses(ctx, tuple(flow.purposes), tuple(flow.elements))
+    if not found:
         return None
+    pairs = [{"element": e, "purpose": p, "collected_for": list(original)} for e, p, original in found]
     first = pairs[0]
     more = f" (and {len(pairs) - 1} more)" if len(pairs) > 1 else ""
     collected = some(first["collected_for"], "purpose") or "no stated purpose"
     return hit(flow, f"uses {first['element']!r} for {first['purpose']!r}, but it was collected for "
                      f"{collected} and no compatibility is documented{more}",
                pairs=pairs)
+
+
+def _new_uses(ctx: Context, purposes: tuple[str, ...], elements: tuple[str, ...]
+              ) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """PUR-001's (element, purpose, the purposes it was collected for) for a flow's purposes and
+    elements, once per distinct pair of lists (flows repeat them)."""
+    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, str, tuple[str, ...]], ...]] = \
+        ctx.table("new_uses")
+    key = (purposes, elements)
+    found = memo.get(key)
+    if found is not None:
+        return found
+    entries = ctx.inventory.purposes
+    collected_for = ctx.view.collected_for
+    out = []
+    for p in purposes:
+        purpose = entries[p]
+        if purpose.legal_basis is LegalBasis.CONSENT:
+            continue
+        for e in elements:
+            original = collected_for.get(e)
+            if original is None or p in original:  # never collected: not judged; collected for nothing: judged
+                continue
+            if any(q in purpose.compatible_with or p in entries[q].compatible_with for q in original):
+                continue
+            out.append((e, p, tuple(sorted(original))))
+    found = memo[key] = tuple(out)
+    return found
 
 
 @rule("PUR-002", title="Every processing activity has a legal basis", severity=Severity.HIGH,

@@ -44,16 +44,12 @@ def mechanism_problem(ctx: Context, t: Transfer) -> str | None:
         return c.problem  # type: ignore[attr-defined,no-any-return]
     if c.problem is None:  # type: ignore[attr-defined]
         return None  # the law chose it as valid, its regime's conditions first (`mechanisms.problem_of`)
-    memo: dict[int, str | None] = ctx.memo("mechanism_problems", _no_problems)
+    memo: dict[int, str | None] = ctx.table("mechanism_problems")
     key = id(t)
     if key in memo:
         return memo[key]
     found = memo[key] = regime_condition_problem(ctx.rulebook, t, c.mechanism, ctx.as_of)
     return found
-
-
-def _no_problems(ctx: Context) -> dict[int, str | None]:
-    return {}
 
 
 def _art46_tool(ctx: Context, t: Transfer) -> bool:
