@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import heapq
 from dataclasses import dataclass, field
 from enum import StrEnum
 from collections.abc import Sequence
@@ -95,7 +96,11 @@ def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[
             out[key] = value[:]
             continue
         if isinstance(value, (set, frozenset)):
-            value = sorted(value, key=str)
+            if len(value) > limit:  # the first `limit` in order, without sorting them all (50,000 at times)
+                out.setdefault(f"{key}_count", details.get(f"{key}_count", len(value)))
+                value = heapq.nsmallest(limit, value, key=str)
+            else:
+                value = sorted(value, key=str)
         if isinstance(value, (list, tuple)):
             if len(value) > limit:
                 out.setdefault(f"{key}_count", details.get(f"{key}_count", len(value)))

@@ -298,14 +298,13 @@ class InventoryView:
     def _signature(self, node: str) -> tuple[Any, ...]:
         """What `_anchored` and `_returns_home` read of a node: a subject's locations; else its
         operator's country and role and the node's countries."""
-        inv = self.inventory
-        subject = inv.subjects.get(node)
+        subject = self.inventory.subjects.get(node)
         if subject is not None:
             return ("subject", *subject.locations)
-        operator = self.operator(node)
+        operator = self._operators.get(node)
         if operator is None:
             return ("none", *self.countries(node))
-        return (operator.country, operator.role, *self.countries(node))
+        return (operator.country, operator.role, *self._countries[node])  # a system's or organisation's
 
     def _returns_home(self, node: str, regime: str) -> bool:
         """Data a processor in the area returns to this node leaves the regime here: the node's
@@ -781,18 +780,18 @@ class InventoryView:
             reached[tuple(system.elements)].add(system.id)
         orgs: dict[str, set[str]] = defaultdict(set)
         countries: dict[str, set[str]] = defaultdict(set)
-        subjects = inv.subjects
+        operators, countries_of = self._operators, self._countries  # `operator`, `countries` of a node
         for elements, nodes in reached.items():
             if not elements:
                 continue
             to_orgs: set[str] = set()
             to_countries: set[str] = set()
             for node in nodes:
-                operator = self.operator(node)
-                if operator is not None and operator.id != me:
-                    to_orgs.add(operator.id)
-                if node not in subjects:
-                    to_countries.update(self.countries(node))
+                operator = operators.get(node)
+                if operator is not None:  # a system or an organisation (not subjects)
+                    if operator.id != me:
+                        to_orgs.add(operator.id)
+                    to_countries.update(countries_of[node])
             for e in elements:
                 if to_orgs:
                     orgs[e].update(to_orgs)

@@ -158,7 +158,7 @@ def wide_exposure(ctx: Context, element: Element) -> Hit | None:
         return None
     home = ctx.view.controller.country
     countries = sorted(c for c in reach.countries if c != home)
-    organisations = sorted(reach.organisations)
+    organisations = reach.organisations  # a set: `details` keep the first 20 in order (`cap_lists`)
     max_orgs = ctx.config.limit("max_external_organisations")
     max_countries = ctx.config.limit("max_countries")
     parts = []
