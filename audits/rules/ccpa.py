@@ -99,7 +99,7 @@ def _disclosures(ctx: Context) -> list[Disclosure]:
     operators = view.operators
     # the business discloses what it collects (a flow from subjects) or holds (a flow from its
     # own nodes); a recipient's own onward disclosure is not the business's
-    sources = {*inv.subjects, *(node for node, operator in operators.items() if operator.id == me.id)}
+    sources = {*inv.subjects, me.id, *(s_id for s_id, system in inv.systems.items() if system.operator == me.id)}
     for flow in inv.flows.values():
         if flow.from_ not in sources:
             continue
