@@ -40,6 +40,7 @@ def _load_counting(monkeypatch: pytest.MonkeyPatch, path: Path, cache: Cache | N
         return source, problems
 
     monkeypatch.setattr(inventory_package, "read_file", counting)
+    monkeypatch.setattr(inventory_package, "KEEP_TEXTS", 0)  # every file's text past the limit
     inv = load_inventory(path, cache=cache)
     monkeypatch.undo()
     assert len(returned) == len(inv.sources) > 1
@@ -57,7 +58,7 @@ def test_one_parsed_document_at_a_time_and_entries_share_what_they_can(
     assert all(s.cached for s in inv.sources) == cached
     assert all(not s.document for s in inv.sources)
 
-    # the text is kept compressed, and read back whole when a line is wanted
+    # past `KEEP_TEXTS` characters the text is kept compressed, and read back whole when a line is wanted
     for source in inv.sources:
         assert isinstance(source._text, bytes) and len(source._text) < len(source.path.read_bytes())
         assert source.text == source.path.read_text(encoding="utf-8").removeprefix("\ufeff")
@@ -77,6 +78,20 @@ def test_one_parsed_document_at_a_time_and_entries_share_what_they_can(
         per_file[inv.origins[f.id].source.relpath] += [f.from_, f.to, *f.elements, *f.purposes]
     for names in per_file.values():
         assert len({id(n) for n in names}) == len(set(names)) < len(names)
+
+
+def test_texts_under_the_limit_are_kept_as_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compressing a text costs more time than its memory is worth until the texts are large:
+    the first files' stay as read, up to `KEEP_TEXTS` characters in all, and the rest are packed."""
+    inv = load_inventory(EXAMPLE)
+    assert all(isinstance(s._text, str) for s in inv.sources)
+    first = inv.sources[0]
+    monkeypatch.setattr(inventory_package, "KEEP_TEXTS", len(first.text))
+    inv = load_inventory(EXAMPLE)
+    assert isinstance(inv.sources[0]._text, str)
+    assert all(isinstance(s._text, bytes) for s in inv.sources[1:])
+    for source in inv.sources:
+        assert source.text == source.path.read_text(encoding="utf-8").removeprefix("\ufeff")
 
 
 def test_a_changed_entry_gets_a_fields_set_of_its_own() -> None:
