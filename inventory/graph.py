@@ -529,6 +529,8 @@ class InventoryView:
         categories_of: dict[tuple[str, ...], frozenset[Category]] = {}
         shared_adequacy: dict[tuple[str, tuple[str, ...], frozenset[Category]], tuple[Adequacy, ...]] = {}
         operators, countries_of = self._operators, self._countries
+        regime_elements, exporter_of, elements_of = self._regime_elements, self._exporter, self.elements_of
+        law, as_of, areas = self.law, self.as_of, self._areas
         for flow in inv.flows.values():
             to = flow.to
             importer = operators.get(to)
@@ -548,19 +550,19 @@ class InventoryView:
                 here = present[source] = self._held_bits(source) & counted
             if not here & out_bits:
                 continue
-            exporter, via_collection = self._exporter(source, importer)  # `parties`, the importer at hand
+            exporter, via_collection = exporter_of(source, importer)  # `parties`, the importer at hand
             if exporter is None:
                 continue
             if exporter.id == importer.id and all(attaches[r] for r, bit in self._regime_bit.items()
                                                   if here & out_bits & bit):
                 continue  # within one organisation: only a regime like PIPL counts storage abroad
-            carried = self._regime_elements(flow)
+            carried = regime_elements(flow)
             if not carried:
                 continue
             if (flow.transfer is not None and flow.transfer.anonymised
                     and anonymisation_holds(flow, self.inventory_elements(flow))):
                 continue  # anonymised before it leaves: not a transfer of personal data
-            origin = self.countries(flow.from_)
+            origin = self.countries(source)
             for regime, ids in carried.items():
                 if regime in no_transfer_rule:
                     continue
@@ -569,7 +571,7 @@ class InventoryView:
                     continue
                 inside = in_area.get((regime, origin))
                 if inside is None:
-                    area = self._areas[regime]
+                    area = areas[regime]
                     inside = in_area[regime, origin] = any(c in area for c in origin)
                 if attaches[regime]:
                     if exporter.id == importer.id:
@@ -584,7 +586,7 @@ class InventoryView:
                     if not inside:
                         continue
                     first_hop = True
-                elements = self.elements_of(ids)
+                elements = elements_of(ids)
                 categories = categories_of.get(ids)
                 if categories is None:
                     categories = categories_of[ids] = frozenset(e.category for e in elements)
@@ -597,7 +599,7 @@ class InventoryView:
                     flow=flow, regime=regime, exporter=exporter, importer=importer,
                     origin_countries=origin, destination_countries=destinations, elements=elements,
                     first_hop=first_hop, adequacy=adequacy, via_collection=via_collection,
-                    _law=self.law, _as_of=self.as_of))
+                    _law=law, _as_of=as_of))
         return found
 
     def _held_bits(self, node: str) -> int:
@@ -690,13 +692,12 @@ class InventoryView:
         """Per regime and organisation, the elements under the regime that it collected directly
         from data subjects (data of other subjects it got from an exporter stays onward data)."""
         masks: dict[str, dict[str, set[str]]] = {regime: defaultdict(set) for regime in self._areas}
-        for flow in self.inventory.flows.values():
-            if self.is_subject(flow.from_):
-                exporter, importer, via = self.parties(flow)
-                collector = exporter if via else importer
-                if collector is not None:
-                    for regime, ids in self._regime_elements(flow).items():
-                        masks[regime][collector.id].update(ids)
+        for flow in self.collection_flows():
+            exporter, importer, via = self.parties(flow)
+            collector = exporter if via else importer
+            if collector is not None:
+                for regime, ids in self._regime_elements(flow).items():
+                    masks[regime][collector.id].update(ids)
         return {regime: dict(found) for regime, found in masks.items()}
 
     @cached_property
@@ -818,9 +819,10 @@ class InventoryView:
         or a system of theirs stores personal data."""
         inv = self.inventory
         found = set()
+        personal_of, operators = self._flow_personal, self._operators
         for flow in inv.flows.values():
-            if self._flow_personal[flow.id]:
-                operator = self.operator(flow.to)
+            if personal_of[flow.id]:
+                operator = operators.get(flow.to)
                 if operator is not None:
                     found.add(operator.id)
         personal = {e for e, el in inv.elements.items() if is_personal(el)}
