@@ -848,23 +848,26 @@ class InventoryView:
     def onward_chain(self, transfer: Transfer) -> tuple[list[str], int]:
         """(`onward_path`, `onward_path_length`) in one question."""
         flow = transfer.flow
-        reached = self._chains(transfer.regime).get(flow.from_)
+        chains = self._chains(transfer.regime)
+        reached = chains.get(flow.from_)
         if reached is None:  # the exporter's node starts a chain itself
             return [flow.from_, flow.to], 2
         head, depth = reached[2], reached[1]
         length = depth + 2
         if length <= PATH_LIMIT:
             return [*head, flow.to], length  # the head holds the whole chain
-        return [*head[:_KEEP], PATH_CUT, *self._tail(flow.from_, transfer.regime), flow.to], length
+        return [*head[:_KEEP], PATH_CUT, *self._tail(flow.from_, transfer.regime, chains), flow.to], length
 
-    def _tail(self, node: str, regime: str) -> tuple[str, ...]:
-        """The last _TAIL nodes of the chain that ends at `node` (fewer near its start). Kept
-        for the nodes asked about: a node's tail is its parent's and itself, so asking along a
-        chain, hop after hop as the rules do, costs a step each, not _TAIL."""
-        tails = self._tail_cache.setdefault(regime, {})
+    def _tail(self, node: str, regime: str, chains: dict[str, tuple[str | None, int, tuple[str, ...]]]
+              ) -> tuple[str, ...]:
+        """The last _TAIL nodes of the chain (`chains`, the regime's) that ends at `node` (fewer
+        near its start). Kept for the nodes asked about: a node's tail is its parent's and
+        itself, so asking along a chain, hop after hop as the rules do, costs a step each."""
+        tails = self._tail_cache.get(regime)
+        if tails is None:
+            tails = self._tail_cache[regime] = {}
         found = tails.get(node)
         if found is None:
-            chains = self._chains(regime)
             parent = chains[node][0]
             before = tails.get(parent) if parent is not None else ()
             if before is None:  # walk back along the parent pointers
