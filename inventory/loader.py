@@ -23,7 +23,7 @@ import yaml
 
 from .cache import Cache
 from .errors import FlowauditError, InventoryError, Problem
-from .blockread import make_line_reader
+from .blockread import ID_LINE, IdLines, make_line_reader
 from .fastload import TooDeep, Unsupported, make_reader
 
 try:  # PyYAML built with libyaml
@@ -181,7 +181,7 @@ _read_lines = make_line_reader(_Loader, MAX_DEPTH)  # the same again, for block-
 # literal, so the regular expression engine jumps from one `id:` to the next (a pattern opening
 # with that alternation tries every position of the text: 0.7 s for a 13 MB file against 0.05 s);
 # `id_line` checks the character before, as `(?:^|[{,\s-])` did.
-_ID_LINE = re.compile(r"""id:\s*["']?([a-z0-9][a-z0-9._-]*)["']?\s*(?:[,}#]|$)""", re.MULTILINE)
+_ID_LINE = ID_LINE
 
 
 @dataclass
@@ -471,7 +471,11 @@ def read_file(path: Path, *, parser: Parser = "auto", cache: Cache | None = None
             # or reads what ryaml refused (an integer past 64 bits) as it reads it without ryaml
             pass
     try:  # most inventory files: a few regular expressions a distinct line, no parser events
-        return _as_source(source, _read_lines(text))
+        ids = IdLines()
+        document = _read_lines(text, ids)
+        if ids.complete:  # where each entry's `id:` is, as the scan in `id_line` would find it
+            source._id_lines = ids.lines
+        return _as_source(source, document)
     except Unsupported:  # outside the block-style subset: the event reader or the full loader decides
         pass
     try:

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from test_fastload import TRICKY, same
 
 from flowaudit.inventory import loader
+from flowaudit.inventory.blockread import IdLines
 from flowaudit.inventory.fastload import TooDeep, Unsupported
-from flowaudit.inventory.loader import MAX_DEPTH, _Loader, _read_fast, _read_lines, read_file
+from flowaudit.inventory.loader import MAX_DEPTH, SourceFile, _Loader, _read_fast, _read_lines, read_file
 from flowaudit.synth import synthesize
 from flowaudit.synth.shapes import chain
 
@@ -352,3 +353,65 @@ def test_a_file_written_in_flow_style_goes_to_libyaml_early() -> None:
     assert _read_fast(text)["elements"][19_999]["id"] == "e-019999"
     block = "".join(f"- id: e-{i:06d}\n  name: Element {i}\n  subjects: [s-{i % 7}, t]\n" for i in range(20_000))
     assert len(_read_lines("elements:\n" + block)["elements"]) == 20_000
+
+
+# -- (d) where the `id:` lines are, noted while reading: what `SourceFile.id_line`'s scan finds
+
+def id_lines_outcome(text: str) -> str:
+    """The reader's `IdLines` for `text` against the scan of `SourceFile.id_line`: equal whenever
+    the reader says they are complete."""
+    ids = IdLines()
+    try:
+        _read_lines(text, ids)
+    except (Unsupported, TooDeep):
+        return "declined"
+    if not ids.complete:
+        return "incomplete"
+    scanned = SourceFile(Path("x.yaml"), "x.yaml", text)
+    scanned.id_line("")
+    assert ids.lines == scanned._id_lines, text
+    return "complete"
+
+
+ID_LINES = {  # text -> whether the reader's notes stand for the scan
+    "organisations:\n- id: a\n  name: A\n- id: b\n  id2: x\n": True,
+    "flows:\n  - id: 'a'\n  - id: \"b\"  # quoted\n  -   id: c\n": True,
+    "x:\n  id: a\n  y:\n    id: b\n- id: a\n": False,  # not YAML the reader takes: declined
+    "a:\n- id: x\n- id: x\n": True,  # the first line of an id given twice
+    "# valid: no\na:\n- id: x\n": False,  # an `id:` in a comment
+    "a:\n- xid: x\n  id: y\n": False,  # in another key
+    "a:\n- 'id': x\n": True,  # a quoted key: no `id:` in the text, and none found
+    "a:\n- id: Foo\n": False,  # not an id: the scan skips it
+    "a:\n- id: 1.5\n": False,  # a number to the reader, an id to the scan
+    "a:\n- {id: x}\n- id: y\n": True,  # an entry written as a flow mapping
+    "a:\n- {name: n,id: x, b: [c]}\n": True,
+    "a:\n- {id: x, paid: b}\n": False,  # another `id:` on its line
+    "a:\n- {xid: x}\n": False,
+    "a:\n- {id: X}\n": False,
+    "a:\n- id: x\n  b: [p,\n     q]\n- id: y\n": False,  # lines read on by a flow collection
+    "a: b\n": True,  # no ids at all
+}
+
+
+@pytest.mark.parametrize("text", ID_LINES)
+def test_id_lines_noted_while_reading(text: str) -> None:
+    outcome = id_lines_outcome(text)
+    assert (outcome == "complete") == ID_LINES[text], outcome
+
+
+def test_id_lines_of_every_source_file_and_of_what_synth_writes(tmp_path: Path) -> None:
+    outcomes = [id_lines_outcome(text) for text in sources()]
+    assert "complete" in outcomes
+    synthesize(tmp_path / "synth", 200, seed=7)
+    chain(tmp_path / "chain", 30)
+    for file in sorted(tmp_path.rglob("*.yaml")):
+        text = file.read_text(encoding="utf-8")
+        assert id_lines_outcome(text) == "complete", file
+        source, _ = read_file(file, parser="pyyaml")  # the loader keeps them: no scan later
+        assert source is not None and source._id_lines is not None, file
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=damaged())
+def test_id_lines_of_damaged_files(text: str) -> None:
+    event(id_lines_outcome(text))
