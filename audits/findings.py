@@ -95,16 +95,13 @@ def cap_lists(details: dict[str, Any], limit: int = DETAILS_LIST_LIMIT) -> dict[
         if kind is list and len(value) <= limit and _only_strings(value):  # ids, countries
             out[key] = value[:]
             continue
-        if isinstance(value, (set, frozenset)):
-            if len(value) > limit:  # the first `limit` in order, without sorting them all (50,000 at times)
+        if isinstance(value, (list, tuple, set, frozenset)):
+            if len(value) > limit:  # a set: its first `limit` in order, without sorting them all
                 out.setdefault(f"{key}_count", details.get(f"{key}_count", len(value)))
-                value = heapq.nsmallest(limit, value, key=str)
-            else:
+                value = (value[:limit] if isinstance(value, (list, tuple))
+                         else heapq.nsmallest(limit, value, key=str))
+            elif isinstance(value, (set, frozenset)):
                 value = sorted(value, key=str)
-        if isinstance(value, (list, tuple)):
-            if len(value) > limit:
-                out.setdefault(f"{key}_count", details.get(f"{key}_count", len(value)))
-                value = value[:limit]
             value = [cap_lists(v, limit) if isinstance(v, dict) else v for v in value]
         elif isinstance(value, dict):
             value = cap_lists(value, limit)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flowaudit.inventory.graph import InventoryView
+from flowaudit.inventory.models import Flow
 from flowaudit.inventory.validate import Inventory
 
 from .config import Config
@@ -101,6 +102,17 @@ class Context:
         (flows repeat their lists of purposes and elements) and looks up after."""
         return self.memo(key, _new_table)
 
+    def per_lists(self, key: str, flow: Flow, compute: Callable[[Context, tuple[str, ...], tuple[str, ...]], T]) -> T:
+        """`compute(self, purposes, elements)` for the flow's lists of purposes and elements, once
+        per distinct pair of lists under `key` (flows repeat them: a system's every flow for one
+        purpose, a chain's every hop); the answer is shared, so read it and never change it."""
+        table = self.table(key)
+        pair = (tuple(flow.purposes), tuple(flow.elements))
+        found = table.get(pair, _MISSING)
+        if found is _MISSING:
+            found = table[pair] = compute(self, *pair)
+        return found  # type: ignore[no-any-return]
+
     def memo(self, key: str, compute: Callable[[Context], T]) -> T:
         """`compute(self)`, once per audit under `key`."""
         try:
@@ -112,3 +124,6 @@ class Context:
 
 def _new_table(ctx: Context) -> dict[Any, Any]:
     return {}
+
+
+_MISSING = object()

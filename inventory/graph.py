@@ -879,7 +879,7 @@ class InventoryView:
                     out.append(parent)
                 found = tuple(reversed(out))
             else:
-                found = (*before[len(before) - _TAIL + 1:], node) if len(before) >= _TAIL else (*before, node)
+                found = (*before, node)[-_TAIL:]
             tails[node] = found
         return found
 

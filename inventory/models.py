@@ -31,7 +31,8 @@ from pydantic_core import PydanticCustomError
 
 from .periods import DURATION, RETENTION_KEYWORDS, is_period
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+ID_TEXT = r"[a-z0-9][a-z0-9._-]*"  # an id: what entries are named by, and what `id:` lines are scanned for
+ID_PATTERN = rf"^{ID_TEXT}$"
 # An id names an entry in messages, reports and file names: longer than this is a mistake (a pasted
 # paragraph, a generated key), never a name someone reads.
 MAX_ID_LENGTH = 200

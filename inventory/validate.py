@@ -374,11 +374,11 @@ class InventoryBuilder:
         for start in range(0, len(raw), _BATCH):
             try:
                 batch = adapter.validate_python(raw[start:start + _BATCH])
-            except ValidationError:
-                batch = entries = adapter.validate_python(raw)  # raises, with every error located
+            except ValidationError:  # the whole list raises the same errors, each located in it
+                entries = adapter.validate_python(raw)
+                self._share_fields_sets(entries)
+                return entries  # pragma: no cover - a list valid as a whole after an invalid batch
             self._share_fields_sets(batch)
-            if batch is entries:  # pragma: no cover - a list valid as a whole after an invalid batch
-                break
             entries += batch
         return entries
 

@@ -138,32 +138,16 @@ def _write(value: Any, out: list[str], newline: str) -> None:
 
 
 def _write_dict(value: dict[Any, Any], out: list[str], newline: str) -> None:
-    """A non-empty dict; the common values (strings, booleans, None, integers, lists of strings)
-    written in place, without a call per value: a finding is mostly these."""
+    """A non-empty dict: most (a finding's details, a pair of PUR-001's) are written by
+    `write_flat_dict` without a call per value; any other a value at a time."""
+    if write_flat_dict(value, out, newline):
+        return
     inner = newline + _INDENT
     separator = "{" + inner
     for key, item in value.items():
-        head = separator + (_key_text(key) if type(key) is str else _key(key) + ": ")
+        out.append(separator + (_key_text(key) if type(key) is str else _key(key) + ": "))
         separator = "," + inner
-        kind = type(item)
-        if kind is str:
-            out.append(head + encode_basestring(item))
-        elif item is None or kind is bool:
-            out.append(head + _CONSTANTS[item])
-        elif kind is int:
-            out.append(head + int.__repr__(item))
-        elif kind is list and item:
-            try:
-                out.append(head + "[" + inner + _INDENT + ("," + inner + _INDENT).join(map(encode_basestring, item))
-                           + inner + "]")
-                continue
-            except TypeError:
-                pass
-            out.append(head)
-            _write(item, out, inner)
-        else:
-            out.append(head)
-            _write(item, out, inner)
+        _write(item, out, inner)
     out.append(newline + "}")
 
 

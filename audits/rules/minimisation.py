@@ -45,7 +45,7 @@ flows:
 def flow_carries_unneeded(ctx: Context, flow: Flow) -> Hit | None:
     """A flow carries an element that none of the flow's purposes lists (a flow with no
     purpose needs nothing)."""
-    unneeded = _unneeded(ctx, tuple(flow.purposes), tuple(flow.elements))
+    unneeded = ctx.per_lists("unneeded", flow, _unneeded)
     if not unneeded:
         return None
     extra = list(unneeded)
@@ -55,18 +55,12 @@ def flow_carries_unneeded(ctx: Context, flow: Flow) -> Hit | None:
 
 
 def _unneeded(ctx: Context, purposes: tuple[str, ...], elements: tuple[str, ...]) -> tuple[str, ...]:
-    """The elements none of the purposes lists, once per distinct pair of lists (flows repeat them:
-    a system's every flow for one purpose, a chain's every hop)."""
-    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[str, ...]] = ctx.table("unneeded")
-    key = (purposes, elements)
-    found = memo.get(key)
-    if found is None:
-        entries = ctx.inventory.purposes
-        needed: set[str] = set()
-        for p in purposes:
-            needed.update(entries[p].elements)
-        found = memo[key] = tuple(e for e in elements if e not in needed)
-    return found
+    """The elements none of the purposes lists (`Context.per_lists`: once per pair of lists)."""
+    entries = ctx.inventory.purposes
+    needed: set[str] = set()
+    for p in purposes:
+        needed.update(entries[p].elements)
+    return tuple(e for e in elements if e not in needed)
 
 
 @rule("MIN-003", title="Every processing activity has a retention period", severity=Severity.MEDIUM,

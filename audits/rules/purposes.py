@@ -34,7 +34,7 @@ def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
     An element collected by flows that state no purpose was collected for none: any later
     purpose is a new one.
     """
-    found = _new_uses(ctx, tuple(flow.purposes), tuple(flow.elements))
+    found = ctx.per_lists("new_uses", flow, _new_uses)
     if not found:
         return None
     pairs = [{"element": e, "purpose": p, "collected_for": list(original)} for e, p, original in found]
@@ -49,13 +49,7 @@ def purpose_limitation(ctx: Context, flow: Flow) -> Hit | None:
 def _new_uses(ctx: Context, purposes: tuple[str, ...], elements: tuple[str, ...]
               ) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """PUR-001's (element, purpose, the purposes it was collected for) for a flow's purposes and
-    elements, once per distinct pair of lists (flows repeat them)."""
-    memo: dict[tuple[tuple[str, ...], tuple[str, ...]], tuple[tuple[str, str, tuple[str, ...]], ...]] = \
-        ctx.table("new_uses")
-    key = (purposes, elements)
-    found = memo.get(key)
-    if found is not None:
-        return found
+    elements (`Context.per_lists`: once per pair of lists)."""
     entries = ctx.inventory.purposes
     collected_for = ctx.view.collected_for
     out = []
@@ -70,8 +64,7 @@ def _new_uses(ctx: Context, purposes: tuple[str, ...], elements: tuple[str, ...]
             if any(q in purpose.compatible_with or p in entries[q].compatible_with for q in original):
                 continue
             out.append((e, p, tuple(sorted(original))))
-    found = memo[key] = tuple(out)
-    return found
+    return tuple(out)
 
 
 @rule("PUR-002", title="Every processing activity has a legal basis", severity=Severity.HIGH,
